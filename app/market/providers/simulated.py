@@ -28,7 +28,6 @@ from app.market.providers.base import BarBatch, Provider, QuoteBatch, empty_bars
 
 ANCHOR = dt.date(2020, 1, 2)
 CHUNK = 500  # symbols generated together (bounds memory)
-N_STREAMS = 5  # return, gap, high excursion, low excursion, volume noise
 
 
 def _hash(seed: int, symbol: str, salt: str = "") -> int:
@@ -60,35 +59,45 @@ def stock_params(seed: int, symbols: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def _window_normals(seed: int, symbol: str, k0: int, w: int) -> np.ndarray:
+    """Standard normals for sessions ``k0 .. k0+w-1`` (4 per session: gap, high and low
+    excursion, volume noise) without generating the sessions before: the PCG64 stream
+    is advanced straight to session ``k0`` (8 uniforms per session, Box-Muller)."""
+    bg = np.random.PCG64(_hash(seed, symbol, "window")).advance(k0 * 8)
+    u = np.random.Generator(bg).random((w, 8))
+    r = np.sqrt(-2.0 * np.log1p(-u[:, 0::2]))
+    return r * np.cos(2.0 * np.pi * u[:, 1::2])
+
+
 def _daily_chunk(seed: int, symbols: list[str], k0: int, k1: int) -> dict[str, np.ndarray]:
-    """Daily OHLCV for session indexes ``k0..k1`` (inclusive) plus the close before k0."""
-    n = k1 + 1
+    """Daily OHLCV for session indexes ``k0..k1`` (inclusive) and each bar's previous close.
+
+    Only the close path needs the whole history (a cumulative sum from :data:`ANCHOR`);
+    everything else is drawn for the requested window only."""
+    n, w = k1 + 1, k1 - k0 + 1
     p = stock_params(seed, symbols)
-    z = np.stack([
-        np.random.default_rng(_hash(seed, s, "daily")).standard_normal((n, N_STREAMS), dtype=np.float32)
+    z0 = np.stack([
+        np.random.default_rng(_hash(seed, s, "daily")).standard_normal(n, dtype=np.float32)
         for s in symbols
-    ]).astype(np.float64)  # (n_sym, n, 5)
+    ]).astype(np.float64)  # (n_sym, n)
+    zw = np.stack([_window_normals(seed, s, k0, w) for s in symbols])  # (n_sym, w, 4)
     sig = p["sigma"][:, None]
     mu = p["mu"][:, None]
-    # close-to-close log return, of which the overnight gap is a part
-    ret = mu - 0.5 * sig**2 + sig * z[:, :, 0]
-    logc = np.log(p["price0"])[:, None] + np.cumsum(ret, axis=1)
-    close = np.exp(logc)
-    prev_close = np.concatenate([p["price0"][:, None], close[:, :-1]], axis=1)
-    gap = 0.35 * sig * z[:, :, 1]
-    open_ = prev_close * np.exp(gap)
-    hi_ex = np.abs(z[:, :, 2]) * sig * 0.6
-    lo_ex = np.abs(z[:, :, 3]) * sig * 0.6
-    high = np.maximum(open_, close) * np.exp(hi_ex)
-    low = np.minimum(open_, close) * np.exp(-lo_ex)
-    vol = p["avg_volume"][:, None] * np.exp(0.3 * z[:, :, 4] - 0.045) * (
-        0.6 + 0.4 * np.abs(z[:, :, 0]) ** 1.5)
-    sl = slice(k0, k1 + 1)
+    # close-to-close log return; the overnight gap is a part of it
+    logc = np.log(p["price0"])[:, None] + np.cumsum(mu - 0.5 * sig**2 + sig * z0, axis=1)
+    logc_w = logc[:, k0:k1 + 1]
+    logprev = np.concatenate([np.log(p["price0"])[:, None], logc[:, :-1]], axis=1)[:, k0:k1 + 1]
+    close = np.exp(logc_w)
+    prev_close = np.exp(logprev)
+    open_ = prev_close * np.exp(0.35 * sig * zw[:, :, 0])
+    high = np.maximum(open_, close) * np.exp(np.abs(zw[:, :, 1]) * sig * 0.6)
+    low = np.minimum(open_, close) * np.exp(-np.abs(zw[:, :, 2]) * sig * 0.6)
+    ret = (logc_w - logprev) / sig
+    vol = p["avg_volume"][:, None] * np.exp(0.3 * zw[:, :, 3] - 0.045) * (0.6 + 0.4 * np.abs(ret) ** 1.5)
     r4 = lambda a: np.round(a, 4)  # noqa: E731
     return {
-        "open": r4(open_[:, sl]), "high": r4(high[:, sl]), "low": r4(low[:, sl]),
-        "close": r4(close[:, sl]), "volume": np.round(vol[:, sl]).astype(np.int64),
-        "prev_close": r4(prev_close[:, sl]),
+        "open": r4(open_), "high": r4(high), "low": r4(low), "close": r4(close),
+        "volume": np.maximum(np.round(vol), 1).astype(np.int64), "prev_close": r4(prev_close),
     }
 
 

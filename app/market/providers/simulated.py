@@ -198,6 +198,10 @@ class SimulatedProvider(Provider):
             "high": mins["high"][:, : m + 1].max(axis=1),
             "low": mins["low"][:, : m + 1].min(axis=1),
             "volume": mins["volume"][:, : m + 1].sum(axis=1),
+            # extra columns: which session and minute the quote shows (for the
+            # time-of-day adjusted relative volume in always-open mode)
+            "session": sess,
+            "minute": m,
         })
         return QuoteBatch(frame)
 

@@ -1,0 +1,45 @@
+"""Extension points of the scanners: other domains connect receivers here.
+
+Each hook is a ``blinker`` signal. Receivers are connected at import time of the
+connecting module (which ``create_app`` imports with its blueprint), e.g. in alerts::
+
+    from app.market.hooks import after_quotes_cycle
+
+    @after_quotes_cycle.connect
+    def evaluate(sender, **info): ...
+
+:func:`emit` calls every receiver with ``sender`` (the scan kind) and keyword
+arguments ``run_id``, ``version`` (the snapshot version after the cycle), ``as_of``,
+``stock_ids`` (those updated) -- and isolates failures: a receiver that raises is
+logged and reported, the others still run.
+"""
+from __future__ import annotations
+
+import logging
+
+from blinker import Namespace
+
+log = logging.getLogger(__name__)
+signals = Namespace()
+
+#: after every 1-minute quotes cycle (snapshots written, version bumped)
+after_quotes_cycle = signals.signal("after-quotes-cycle")
+#: after every 10-minute intraday cycle
+after_intraday_cycle = signals.signal("after-intraday-cycle")
+#: after the daily cycle (daily bars and all indicators written)
+after_daily_cycle = signals.signal("after-daily-cycle")
+
+BY_KIND = {"1m": after_quotes_cycle, "10m": after_intraday_cycle, "1d": after_daily_cycle}
+
+
+def emit(signal, sender: str, **info) -> list[str]:
+    """Call every receiver; returns the error messages of those that failed."""
+    errors = []
+    for receiver in list(signal.receivers_for(sender)):
+        try:
+            receiver(sender, **info)
+        except Exception as exc:  # one broken plug-in must not break the scanner
+            name = getattr(receiver, "__qualname__", repr(receiver))
+            log.exception("hook %s receiver %s failed", signal.name, name)
+            errors.append(f"{signal.name} receiver {name} failed: {exc}")
+    return errors

@@ -123,6 +123,20 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+    # Market data (issue 3). The simulated provider runs on an always-open clock by default
+    # so the demo is alive at any hour; real providers always follow the XNYS calendar.
+    MARKET_DATA_PROVIDER = os.environ.get("MARKET_DATA_PROVIDER", "simulated").strip().lower()
+    MARKET_CLOCK = os.environ.get("MARKET_CLOCK") or None  # "calendar" | "always-open"
+    MARKET_SEED = _int("MARKET_SEED", 42)
+    MARKET_DATA_CSV_DIR = os.environ.get("MARKET_DATA_CSV_DIR") or None
+    MARKET_RATE_LIMIT = float(os.environ.get("MARKET_RATE_LIMIT") or 2.0)  # requests/s per provider
+    MARKET_BATCH_SIZE = _int("MARKET_BATCH_SIZE", 100)  # symbols per provider request
+    MARKET_MIN_CHUNK = _int("MARKET_MIN_CHUNK", 5)  # failed batches are split down to this size
+    SCAN_CHUNK_SIZE = _int("SCAN_CHUNK_SIZE", 500)  # symbols per scanner job
+    MARKET_RETENTION_10M_DAYS = _int("MARKET_RETENTION_10M_DAYS", 30)
+    MARKET_RETENTION_1M_DAYS = _int("MARKET_RETENTION_1M_DAYS", 5)
+    MARKET_STORE_1M_BARS = _bool("MARKET_STORE_1M_BARS", False)
+
     APP_VERSION = os.environ.get("APP_VERSION") or os.environ.get("SOURCE_VERSION", "dev")[:12]
 
     def validate(self) -> None:

@@ -771,7 +771,7 @@ def finalize(run_id: int) -> ScanRun:
     extra = ""
     if run.kind == "10m":
         try:
-            pruned = prune_intraday(now)
+            pruned = prune_intraday(run.started_at)
             if pruned:
                 log.info("pruned %s intraday bars", pruned)
         except Exception as exc:  # retention must not fail the run

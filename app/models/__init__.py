@@ -2,6 +2,7 @@
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.jobs import JobRun
+from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
-__all__ = ["AuditEvent", "BackupCode", "JobRun", "OAuthIdentity", "Subscription", "TwoFactor", "User"]
+__all__ = ["AuditEvent", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

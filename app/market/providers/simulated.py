@@ -168,7 +168,8 @@ class SimulatedProvider(Provider):
         sess = mcal.current_session(now)
         if sess is not None:
             o, _ = mcal.session_open_close(sess)
-            return sess, int((now - pd.Timestamp(o)).total_seconds() // 60)
+            # the last completed minute bar (the first minute is shown while it forms)
+            return sess, max(0, int((now - pd.Timestamp(o)).total_seconds() // 60) - 1)
         last = mcal.last_completed_session(now)
         if not self.always_open:
             return last, mcal.session_minutes(last) - 1
@@ -256,7 +257,8 @@ class SimulatedProvider(Provider):
                 frames.append(f)
             frame = pd.concat(frames, ignore_index=True)
             frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-            # bars that have not happened yet do not exist
-            frame = frame[(frame["ts"] >= start_ts) & (frame["ts"] <= min(end_ts, now))]
+            # bars that have not completed yet do not exist
+            step_td = pd.Timedelta(minutes=10 if interval == "10m" else 1)
+            frame = frame[(frame["ts"] >= start_ts) & (frame["ts"] + step_td <= min(end_ts, now))]
         frame = frame.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
         return BarBatch(interval, frame)

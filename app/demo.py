@@ -21,4 +21,7 @@ def load_demo() -> dict[str, str]:
             create_user(email, name, password, role=role, confirmed=True)
             created[email] = password
     db.session.commit()
+    from app.market.services import load_demo_market
+
+    load_demo_market()  # universe, a year of simulated bars, indicators, snapshots (when empty)
     return created

@@ -21,7 +21,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("screener", "Screener", None, "Filter the whole US market by price, volume, indicators and formulas."),
     NavItem("watchlists", "Watchlists", None, "Keep the symbols you follow, with targets and stops."),
     NavItem("alerts", "Alerts", None, "Get told the moment a condition holds: in-app, email, SMS or webhook."),
-    NavItem("paper", "Paper trading", None, "Trade with virtual money at real prices."),
+    NavItem("paper", "Paper trading", "paper.index", "Trade with virtual money at real prices."),
     NavItem("strategies", "Strategies", None, "Build rule-based strategies, backtest them and track them forward."),
     NavItem("leaderboard", "Leaderboard", None, "Verified strategies ranked by a transparent score."),
     NavItem("social", "Traders", None, "Follow and copy other traders."),

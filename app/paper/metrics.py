@@ -1,0 +1,234 @@
+"""Performance metrics over equity curves and closed trades (pure numpy).
+
+The one place every performance number on the site is computed: paper accounts,
+strategies (backtests and forward tracking), reviews and the leaderboard. Inputs are
+plain sequences (floats); ledger Decimals are converted by the caller. Functions return
+``None`` when the sample is too small for the number to mean anything, never NaN/inf
+(except :func:`profit_factor`, see there).
+
+Conventions: a year has :data:`PERIODS_PER_YEAR` = 252 trading days; returns are simple
+(not log) returns expressed as fractions (0.05 = 5 %).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+PERIODS_PER_YEAR = 252
+NO_LOSSES = "no losses"
+
+
+def _arr(values: Sequence[float] | np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=float).ravel()
+
+
+def total_return(equity: Sequence[float]) -> float | None:
+    """``E_last / E_first - 1``. Needs 2 points and a positive first value."""
+    e = _arr(equity)
+    if e.size < 2 or e[0] <= 0:
+        return None
+    return float(e[-1] / e[0] - 1.0)
+
+
+def annualised_return(equity: Sequence[float], periods_per_year: int = PERIODS_PER_YEAR) -> float | None:
+    """Compound annual growth: ``(E_last / E_first) ** (252 / n) - 1`` with ``n`` the number
+    of daily returns (points - 1). Needs 2 points; noisy below ~1 month of data."""
+    e = _arr(equity)
+    if e.size < 2 or e[0] <= 0:
+        return None
+    n = e.size - 1
+    growth = e[-1] / e[0]
+    if growth <= 0:
+        return -1.0
+    return float(growth ** (periods_per_year / n) - 1.0)
+
+
+def daily_returns(equity: Sequence[float]) -> np.ndarray:
+    """``r_t = E_t / E_{t-1} - 1`` for consecutive daily equity values (length n - 1)."""
+    e = _arr(equity)
+    if e.size < 2:
+        return np.empty(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = e[1:] / e[:-1] - 1.0
+    return np.where(np.isfinite(r), r, 0.0)
+
+
+def sharpe(returns: Sequence[float], risk_free: float = 0.0,
+           periods_per_year: int = PERIODS_PER_YEAR) -> float | None:
+    """Annualised Sharpe ratio: ``mean(r - rf_d) / std(r - rf_d, ddof=1) * sqrt(252)`` with
+    ``rf_d = risk_free / 252`` (``risk_free`` is an annual rate). Needs >= 2 returns and a
+    non-zero standard deviation; meaningful from ~30 daily returns."""
+    r = _arr(returns)
+    if r.size < 2:
+        return None
+    excess = r - risk_free / periods_per_year
+    sd = excess.std(ddof=1)
+    if sd == 0 or not np.isfinite(sd):
+        return None
+    return float(excess.mean() / sd * np.sqrt(periods_per_year))
+
+
+def sortino(returns: Sequence[float], risk_free: float = 0.0,
+            periods_per_year: int = PERIODS_PER_YEAR) -> float | None:
+    """Annualised Sortino ratio: ``mean(x) / DD * sqrt(252)`` where ``x = r - rf_d`` and the
+    downside deviation ``DD = sqrt(mean(min(x, 0)^2))`` over *all* periods (target 0).
+    Needs >= 2 returns and at least one negative excess return."""
+    r = _arr(returns)
+    if r.size < 2:
+        return None
+    x = r - risk_free / periods_per_year
+    dd = np.sqrt(np.mean(np.minimum(x, 0.0) ** 2))
+    if dd == 0:
+        return None
+    return float(x.mean() / dd * np.sqrt(periods_per_year))
+
+
+@dataclass(frozen=True)
+class Drawdown:
+    max_drawdown: float  # as a negative fraction, e.g. -0.25; 0.0 when the curve never fell
+    peak_index: int  # where the deepest fall started
+    trough_index: int
+    duration: int  # longest stretch (in periods) spent below a previous peak
+    recovered: bool  # whether the deepest fall was recovered by the last point
+
+
+def max_drawdown(equity: Sequence[float]) -> Drawdown | None:
+    """Deepest peak-to-trough fall: ``min_t (E_t / max_{s<=t} E_s - 1)``, and the longest
+    duration (periods from a peak until equity regains it, or until the end if it never
+    does). Needs 2 points."""
+    e = _arr(equity)
+    if e.size < 2:
+        return None
+    peaks = np.maximum.accumulate(e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dd = np.where(peaks > 0, e / peaks - 1.0, 0.0)
+    trough = int(np.argmin(dd))
+    peak = int(np.argmax(e[: trough + 1])) if trough else 0
+    underwater = dd < 0
+    # longest run of consecutive underwater periods
+    longest = run = 0
+    for flag in underwater:  # n is a few thousand at most: daily points
+        run = run + 1 if flag else 0
+        longest = max(longest, run)
+    recovered = bool(dd[trough] == 0 or (e[trough:] >= peaks[trough]).any())
+    return Drawdown(float(dd[trough]), peak, trough, int(longest), recovered)
+
+
+def calmar(equity: Sequence[float], periods_per_year: int = PERIODS_PER_YEAR) -> float | None:
+    """``annualised_return / |max_drawdown|``. None without a drawdown; needs 2 points
+    (conventionally reported over >= 1 year)."""
+    ann = annualised_return(equity, periods_per_year)
+    dd = max_drawdown(equity)
+    if ann is None or dd is None or dd.max_drawdown == 0:
+        return None
+    return float(ann / abs(dd.max_drawdown))
+
+
+def win_rate(pnls: Sequence[float]) -> float | None:
+    """Share of closed trades with P&L > 0 (break-even trades count as non-wins).
+    Needs >= 1 trade; the leaderboard requires 30."""
+    p = _arr(pnls)
+    if p.size == 0:
+        return None
+    return float((p > 0).sum() / p.size)
+
+
+def profit_factor(pnls: Sequence[float]) -> float | str | None:
+    """``sum(wins) / |sum(losses)|``. Returns :data:`NO_LOSSES` ("no losses") when there
+    are wins and no losing trade, None without trades or with neither wins nor losses."""
+    p = _arr(pnls)
+    if p.size == 0:
+        return None
+    gains = p[p > 0].sum()
+    losses = -p[p < 0].sum()
+    if losses == 0:
+        return NO_LOSSES if gains > 0 else None
+    return float(gains / losses)
+
+
+def expectancy(pnls: Sequence[float]) -> float | None:
+    """Average P&L per trade: ``win_rate * avg_win - loss_rate * |avg_loss|`` which equals
+    ``mean(pnl)``. Needs >= 1 trade."""
+    p = _arr(pnls)
+    if p.size == 0:
+        return None
+    return float(p.mean())
+
+
+def average_win(pnls: Sequence[float]) -> float | None:
+    """Mean P&L of trades with P&L > 0 (None without wins)."""
+    p = _arr(pnls)
+    wins = p[p > 0]
+    return float(wins.mean()) if wins.size else None
+
+
+def average_loss(pnls: Sequence[float]) -> float | None:
+    """Mean P&L of trades with P&L < 0, a negative number (None without losses)."""
+    p = _arr(pnls)
+    losses = p[p < 0]
+    return float(losses.mean()) if losses.size else None
+
+
+def win_loss_ratio(pnls: Sequence[float]) -> float | None:
+    """``avg_win / |avg_loss|`` (None unless there are both wins and losses)."""
+    w, lo = average_win(pnls), average_loss(pnls)
+    if w is None or lo is None:
+        return None
+    return float(w / abs(lo))
+
+
+def exposure(in_market_seconds: float, window_seconds: float) -> float | None:
+    """Share of the window with at least one open position: ``time in market / window``,
+    clipped to [0, 1]. Callers pass the union of the holding intervals (see
+    :func:`exposure_from_intervals`)."""
+    if window_seconds <= 0:
+        return None
+    return float(min(max(in_market_seconds / window_seconds, 0.0), 1.0))
+
+
+def exposure_from_intervals(starts: Sequence[float], ends: Sequence[float],
+                            window_start: float, window_end: float) -> float | None:
+    """:func:`exposure` from holding intervals (epoch seconds), overlapping intervals
+    counted once and clipped to the window."""
+    s = np.clip(_arr(starts), window_start, window_end)
+    e = np.clip(_arr(ends), window_start, window_end)
+    if window_end <= window_start:
+        return None
+    if s.size == 0:
+        return 0.0
+    order = np.argsort(s)
+    s, e = s[order], e[order]
+    # union of intervals: running max of ends; a new block starts where s > previous max end
+    run_end = np.maximum.accumulate(e)
+    covered = 0.0
+    block_start = s[0]
+    for i in range(1, s.size):
+        if s[i] > run_end[i - 1]:
+            covered += run_end[i - 1] - block_start
+            block_start = s[i]
+    covered += run_end[-1] - block_start
+    return exposure(covered, window_end - window_start)
+
+
+def summary(equity: Sequence[float], pnls: Sequence[float], risk_free: float = 0.0) -> dict:
+    """Every metric at once (what pages and reviews show), with the sample sizes."""
+    r = daily_returns(equity)
+    dd = max_drawdown(equity)
+    return {
+        "total_return": total_return(equity),
+        "annualised_return": annualised_return(equity),
+        "sharpe": sharpe(r, risk_free),
+        "sortino": sortino(r, risk_free),
+        "max_drawdown": dd.max_drawdown if dd else None,
+        "max_drawdown_duration": dd.duration if dd else None,
+        "calmar": calmar(equity),
+        "win_rate": win_rate(pnls),
+        "profit_factor": profit_factor(pnls),
+        "expectancy": expectancy(pnls),
+        "average_win": average_win(pnls),
+        "average_loss": average_loss(pnls),
+        "trades": int(_arr(pnls).size),
+        "days": int(r.size),
+    }

@@ -1,0 +1,215 @@
+"""The /paper pages: accounts, the account page (ticket, live positions and orders,
+trades, equity curve) and its fragments. Thin views: parse, one service call, render."""
+from __future__ import annotations
+
+import secrets
+
+from flask import abort, flash, jsonify, make_response, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import Conflict, InvalidInput, LimitReached
+from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_form, render_view
+from app.paper import bp, services
+from app.paper.forms import AccountForm, OrderForm, ResetForm
+
+TRADES_SHOWN = 100
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _fresh_ticket(**defaults) -> OrderForm:
+    form = OrderForm(formdata=None, **defaults)
+    form.idempotency_key.data = secrets.token_urlsafe(16)
+    return form
+
+
+@bp.get("")
+@login_required
+def index():
+    accounts = services.list_accounts(_user())
+    summaries = [services.account_summary(a) for a in accounts]
+    return render_template("paper/index.html", summaries=summaries, form=AccountForm(formdata=None))
+
+
+@bp.post("/accounts")
+@login_required
+def create():
+    form = AccountForm()
+    if form.validate_on_submit():
+        try:
+            account = services.open_account(_user(), form.name.data, form.starting_balance.data or "100000",
+                                            allow_short=form.allow_short.data,
+                                            slippage_bps=form.slippage_bps.data or "5",
+                                            commission=form.commission.data or "0")
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        except LimitReached as exc:
+            form.form_errors.append(exc.message)
+            return render_view("paper/new.html", "paper/_account_form.html", status=403, form=form)
+        else:
+            flash(f"Account “{account.name}” opened with ${account.starting_balance:,.2f}.", "success")
+            return redirect(url_for("paper.account", account_id=account.id))
+    return render_form("paper/new.html", "paper/_account_form.html", form)
+
+
+def _account_context(account, form=None):
+    summary = services.account_summary(account)
+    trades = services.trades(account, "all", limit=TRADES_SHOWN)
+    stats = services.trade_stats(account, "all")
+    return {
+        "account": account, "s": summary, "trades": trades, "stats": stats,
+        "open_orders": services.orders(account, live=True),
+        "done_orders": services.orders(account, live=False, limit=20),
+        "fills": services.recent_fills(account, 10),
+        "form": form or _fresh_ticket(),
+        "market_open": services._clock().is_open(),
+    }
+
+
+@bp.get("/<int:account_id>")
+@login_required
+def account(account_id: int):
+    acct = services.get_account(_user(), account_id)
+    return render_template("paper/account.html", **_account_context(acct))
+
+
+def _live_etag(acct) -> str:
+    from app.market.services import snapshot_version
+
+    return f"paper-{acct.id}-{acct.version}-{snapshot_version()}"
+
+
+@bp.get("/<int:account_id>/live")
+@login_required
+def live(account_id: int):
+    """The polled region: balances, positions marked to market, open orders."""
+    acct = services.get_account(_user(), account_id)
+    etag = _live_etag(acct)
+    if request.if_none_match and etag in request.if_none_match:
+        response = make_response("", 304)
+        response.set_etag(etag)
+        return add_vary(response)
+    ctx = _account_context(acct)
+    response = make_response(render_template("paper/_live.html", **ctx))
+    response.set_etag(etag)
+    return add_vary(response)
+
+
+@bp.post("/<int:account_id>/orders")
+@login_required
+def place(account_id: int):
+    acct = services.get_account(_user(), account_id)
+    form = OrderForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            order = services.place_order(
+                _user(), acct.id, symbol=form.symbol.data, side=form.side.data, qty=form.qty.data,
+                amount=form.amount.data, type=form.type.data, limit_price=form.limit_price.data,
+                stop_price=form.stop_price.data, tif=form.tif.data, take_profit=form.take_profit.data,
+                stop_loss=form.stop_loss.data, idempotency_key=form.idempotency_key.data)
+        except (InvalidInput, Conflict) as exc:
+            apply_error(form, exc)
+            status = 422 if isinstance(exc, InvalidInput) else 409
+        else:
+            message = _order_message(order)
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for("paper.account", account_id=acct.id))
+            fresh = _fresh_ticket(symbol=order.stock.symbol)
+            response = render_view("paper/account.html", "paper/_ticket.html", account=acct, form=fresh,
+                                   placed=message)
+            return hx_trigger(response, "paper-order-placed")
+    else:
+        status = 422
+    if status == 409:
+        status = 422  # shown in the form like any other refusal
+    if not is_htmx():
+        return make_response(render_template("paper/account.html", **_account_context(acct, form)), status)
+    return render_view("paper/account.html", "paper/_ticket.html", status=status, account=acct, form=form)
+
+
+def _order_message(order) -> str:
+    sym = order.stock.symbol
+    label = order.type.replace("_", "-")
+    if order.status == "filled":
+        return f"Filled: {order.side} {order.qty} {sym} at ${order.fill_price:,.2f}."
+    return f"Order placed: {order.side} {order.qty} {sym} ({label}); it will be checked every minute while the market is open."
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@login_required
+def cancel(order_id: int):
+    order = services.cancel_order(_user(), order_id)
+    flash(f"Order #{order.id} cancelled.", "success")
+    return redirect(url_for("paper.account", account_id=order.account_id))
+
+
+@bp.post("/<int:account_id>/positions/<int:stock_id>/close")
+@login_required
+def close(account_id: int, stock_id: int):
+    acct = services.get_account(_user(), account_id)
+    try:
+        order = services.close_position(_user(), acct.id, stock_id=stock_id)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_order_message(order), "success")
+    return redirect(url_for("paper.account", account_id=acct.id))
+
+
+@bp.route("/<int:account_id>/reset", methods=["GET", "POST"])
+@login_required
+def reset(account_id: int):
+    acct = services.get_account(_user(), account_id)
+    form = ResetForm()
+    if form.validate_on_submit():
+        if form.confirm.data != acct.name:
+            form.confirm.errors = [f"Type “{acct.name}” exactly to confirm."]
+        else:
+            try:
+                services.reset_account(_user(), acct.id, form.starting_balance.data or None)
+            except InvalidInput as exc:
+                apply_error(form, exc)
+            else:
+                flash(f"“{acct.name}” was reset to ${acct.starting_balance:,.2f}.", "success")
+                return redirect(url_for("paper.account", account_id=acct.id))
+    return render_form("paper/reset.html", None, form, account=acct)
+
+
+@bp.get("/<int:account_id>/equity.json")
+@login_required
+def equity_data(account_id: int):
+    acct = services.get_account(_user(), account_id)
+    window = request.args.get("window", "all")
+    try:
+        series = services.equity_series(acct, window)
+    except InvalidInput as exc:
+        return jsonify(error=exc.message), 422
+    summary = services.account_summary(acct)
+    points = [{"time": p["session"].isoformat(), "value": float(p["equity"])} for p in series]
+    return jsonify(account=acct.id, window=window, starting_balance=float(acct.starting_balance),
+                   equity=points, current=float(summary.equity))
+
+
+@bp.get("/symbols")
+@login_required
+def symbols():
+    return render_template("paper/_symbol_options.html", matches=services.search_symbols(request.args.get("symbol", "")))
+
+
+@bp.app_template_filter("duration")
+def fmt_duration(seconds) -> str:
+    """Holding time: 45s, 12m, 3h 5m, 4d 2h."""
+    if seconds is None:
+        return "—"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"

@@ -103,7 +103,7 @@ def chart_data(stock: Stock, range_: str, simulated: bool) -> dict:
         latest = db.session.scalar(select(func.max(Bar.ts)).where(Bar.stock_id == stock.id, Bar.interval == "1d"))
     intraday = interval != "1d"
     if latest is None:
-        bars = _bars(stock.id, interval, dt.datetime.now(dt.timezone.utc))
+        bars = _bars(stock.id, interval, dt.datetime.now(dt.UTC))
         start = None
     else:
         latest = pd.Timestamp(latest).tz_convert("UTC")
@@ -124,13 +124,13 @@ def chart_data(stock: Stock, range_: str, simulated: bool) -> dict:
     b = bars.loc[shown]
     t = _chart_time(b["ts"], intraday)
     candles = [{"time": tt, "open": o, "high": h, "low": lo, "close": c}
-               for tt, o, h, lo, c in zip(t, b["open"], b["high"], b["low"], b["close"])]
+               for tt, o, h, lo, c in zip(t, b["open"], b["high"], b["low"], b["close"], strict=True)]
     volume = [{"time": tt, "value": int(v), "up": bool(c >= o)}
-              for tt, v, o, c in zip(t, b["volume"], b["open"], b["close"])]
+              for tt, v, o, c in zip(t, b["volume"], b["open"], b["close"], strict=True)]
     overlays = {}
     for n, series in smas.items():
         vals = series[shown] if len(series) else series
-        pts = [{"time": tt, "value": round(float(v), 4)} for tt, v in zip(t, vals) if np.isfinite(v)]
+        pts = [{"time": tt, "value": round(float(v), 4)} for tt, v in zip(t, vals, strict=True) if np.isfinite(v)]
         if pts:
             overlays[f"sma{n}"] = pts
     return {

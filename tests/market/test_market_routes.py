@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.market import services
 from app.models.market import ProxyEndpoint, ScanRun
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 AFTER_CLOSE = dt.datetime(2025, 11, 26, 22, 0, tzinfo=UTC)
 ROWS = [
     {"symbol": "AAPL", "name": "Apple Inc.", "exchange": "NASDAQ", "sector": "Technology", "industry": "Hardware"},

@@ -1,5 +1,4 @@
 """End to end: the scanner jobs on a real RQ worker, real Redis and the test database."""
-import datetime as dt
 
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select

@@ -30,6 +30,9 @@ OAUTH_LINKED = "oauth.linked"
 ROLE_CHANGED = "admin.role_changed"
 USER_DISABLED = "admin.user_disabled"
 USER_ENABLED = "admin.user_enabled"
+SCAN_RUN = "admin.scan_run"
+PROXY_ADDED = "admin.proxy_added"
+PROXY_REMOVED = "admin.proxy_removed"
 
 LABELS = {
     LOGIN_SUCCEEDED: "Signed in",
@@ -52,6 +55,9 @@ LABELS = {
     ROLE_CHANGED: "Role changed by an admin",
     USER_DISABLED: "Account disabled by an admin",
     USER_ENABLED: "Account enabled by an admin",
+    SCAN_RUN: "Scanner run started by an admin",
+    PROXY_ADDED: "Proxy added to the pool",
+    PROXY_REMOVED: "Proxy removed from the pool",
 }
 
 

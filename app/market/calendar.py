@@ -15,7 +15,7 @@ import exchange_calendars as xcals
 import pandas as pd
 
 ET = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 #: the daily scan runs this long after the session close (16:30 ET on a normal day)
 DAILY_DELAY = dt.timedelta(minutes=30)
 ALWAYS_OPEN = "always-open"

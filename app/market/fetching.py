@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from app.market.providers.base import BarBatch, ProviderError, QuoteBatch
 

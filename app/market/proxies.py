@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 
 QUARANTINE = dt.timedelta(minutes=30)
 SOFT_FAILURE_LIMIT = 2
@@ -146,7 +147,7 @@ class ProxyBroker:
 
     def __init__(self, rows: list[MemoryProxy] | None = None, clock=None):
         self.rows = rows or []
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
     def pick(self) -> str | None:
         row = select(self.rows, self.clock())

@@ -4,7 +4,7 @@ import pytest
 
 from app.market import calendar as mcal
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def t(s):

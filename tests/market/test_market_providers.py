@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 
 from app.market.providers import get_provider
+from app.market.providers import yahoo as yahoo_mod
 from app.market.providers.base import ProviderError
 from app.market.providers.csvdir import CsvProvider
 from app.market.providers.simulated import SimulatedProvider
 from app.market.providers.stooq import StooqProvider, parse_csv
-from app.market.providers import yahoo as yahoo_mod
 
 FIX = os.path.join(os.path.dirname(__file__), "fixtures")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 # --- simulated -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import requests
 
 from app.market import proxies as px
 
-NOW = dt.datetime(2025, 11, 28, 15, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2025, 11, 28, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("error,kind", [

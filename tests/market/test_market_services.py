@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.market import compute, hooks, services
 from app.models.market import Bar, ScanRun, Snapshot, Stock, StockIndicator
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 AFTER_CLOSE = dt.datetime(2025, 11, 26, 22, 0, tzinfo=UTC)      # 17:00 ET, session due
 OPEN_NEXT = dt.datetime(2025, 11, 28, 15, 0, tzinfo=UTC)        # 10:00 ET on an early-close day
 SATURDAY = dt.datetime(2025, 11, 29, 15, 0, tzinfo=UTC)
@@ -208,5 +208,5 @@ def test_intraday_cycle_and_retention(market, monkeypatch):
     ind = services.db.session.scalars(select(StockIndicator)).first()
     assert ind.vwap > 0 and ind.intraday_as_of == dt.datetime(2025, 11, 28, 15, 50, tzinfo=UTC)
     old = count(Bar, Bar.interval == "10m")
-    assert services.prune_intraday(OPEN_NEXT + dt.timedelta(days=31)) == old
+    assert services.prune_intraday(now=OPEN_NEXT + dt.timedelta(days=31)) == old
     assert count(Bar, Bar.interval == "1d") > 0

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from app.market.providers.base import (  # noqa: F401
-    BarBatch, Provider, ProviderError, QuoteBatch,
+    BarBatch,
+    Provider,
+    ProviderError,
+    QuoteBatch,
 )
 
 NAMES = ("simulated", "yahoo", "stooq", "csv")

@@ -121,7 +121,7 @@ class CsvProvider(Provider):
     def quotes(self, symbols, *, now=None) -> QuoteBatch:
         """The last two rows of each file: the last bar is the quote, the one before
         gives the previous close."""
-        now = pd.Timestamp(now or dt.datetime.now(dt.timezone.utc))
+        now = pd.Timestamp(now or dt.datetime.now(dt.UTC))
         batch = self.bars(symbols, "1d", dt.datetime(1900, 1, 1), now)
         return quotes_from_daily(batch)
 

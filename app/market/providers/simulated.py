@@ -114,7 +114,7 @@ def intraday_minutes(seed: int, symbols: list[str], session: dt.date,
     in column ``col`` of ``daily``."""
     M = mcal.session_minutes(session)
     n = len(symbols)
-    O, H, L, C = (daily[k][:, col] for k in ("open", "high", "low", "close"))
+    Op, H, L, C = (daily[k][:, col] for k in ("open", "high", "low", "close"))
     V = daily["volume"][:, col]
     t = np.arange(M, dtype=np.float64)
     closes = np.empty((n, M))
@@ -125,7 +125,7 @@ def intraday_minutes(seed: int, symbols: list[str], session: dt.date,
         z = g.standard_normal((3, M))
         th, tl = g.choice(np.arange(1, M - 1), size=2, replace=False)
         pts_t = np.array([0, th, tl, M - 1], dtype=float)
-        pts_v = np.array([O[i], H[i], L[i], C[i]])
+        pts_v = np.array([Op[i], H[i], L[i], C[i]])
         order = np.argsort(pts_t)
         base = np.interp(t, pts_t[order], pts_v[order])
         w = np.cumsum(z[0]) / np.sqrt(M)
@@ -137,7 +137,7 @@ def intraday_minutes(seed: int, symbols: list[str], session: dt.date,
         wig[i] = np.abs(z[1])
         vnoise[i] = z[2]
     closes = np.round(closes, 4)
-    opens = np.concatenate([O[:, None], closes[:, :-1]], axis=1)
+    opens = np.concatenate([Op[:, None], closes[:, :-1]], axis=1)
     rng_ = (H - L)[:, None]
     highs = np.minimum(np.maximum(opens, closes) + wig * rng_ * 0.01, H[:, None])
     lows = np.maximum(np.minimum(opens, closes) - wig * rng_ * 0.01, L[:, None])
@@ -179,7 +179,7 @@ class SimulatedProvider(Provider):
 
     # -- interface -----------------------------------------------------------
     def quotes(self, symbols, *, now=None) -> QuoteBatch:
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         symbols = list(dict.fromkeys(s.upper() for s in symbols))
         if not symbols:
             return QuoteBatch()

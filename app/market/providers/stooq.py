@@ -88,5 +88,5 @@ class StooqProvider(Provider):
         return BarBatch("1d", frame, errors, dropped, flags)
 
     def quotes(self, symbols, *, now=None):
-        now = pd.Timestamp(now or dt.datetime.now(dt.timezone.utc))
+        now = pd.Timestamp(now or dt.datetime.now(dt.UTC))
         return quotes_from_daily(self.bars(symbols, "1d", now - pd.Timedelta(days=10), now))

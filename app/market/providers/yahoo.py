@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 
 from app.market.providers.base import (
-    BarBatch, Provider, ProviderError, QuoteBatch, empty_bars, empty_quotes,
+    BarBatch,
+    Provider,
+    ProviderError,
+    QuoteBatch,
+    empty_bars,
+    empty_quotes,
 )
 from app.market.validation import clean_bars, clean_quotes
 
@@ -109,7 +114,7 @@ class YahooProvider(Provider):
     def quotes(self, symbols, *, now=None) -> QuoteBatch:
         """Daily bars of the last few days: today's (partial) bar is the quote, the
         previous bar's close is the previous close."""
-        now = pd.Timestamp(now or dt.datetime.now(dt.timezone.utc))
+        now = pd.Timestamp(now or dt.datetime.now(dt.UTC))
         tickers = [to_yahoo(s) for s in symbols]
         data = self._download(tickers, period="5d", interval="1d")
         df, bar_dropped, _ = clean_bars(frame_to_long(data, tickers))

@@ -1,8 +1,8 @@
 """market data
 
-Revision ID: 0449f5efb5eb
+Revision ID: 8a4784a8b7b1
 Revises: a0db8b8a4e1b
-Create Date: 2026-11-28 05:44:29.528160
+Create Date: 2026-11-28 05:54:59.557954
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0449f5efb5eb'
+revision = '8a4784a8b7b1'
 down_revision = 'a0db8b8a4e1b'
 branch_labels = None
 depends_on = None
@@ -87,9 +87,6 @@ def upgrade():
     sa.ForeignKeyConstraint(['stock_id'], ['stocks.id'], name=op.f('fk_bars_stock_id_stocks'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('stock_id', 'interval', 'ts', name=op.f('pk_bars'))
     )
-    with op.batch_alter_table('bars', schema=None) as batch_op:
-        batch_op.create_index('ix_bars_interval_ts', ['interval', 'ts'], unique=False)
-
     op.create_table('snapshots',
     sa.Column('stock_id', sa.Integer(), nullable=False),
     sa.Column('price', sa.Double(), nullable=False),
@@ -198,9 +195,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_snapshots_change_pct'))
 
     op.drop_table('snapshots')
-    with op.batch_alter_table('bars', schema=None) as batch_op:
-        batch_op.drop_index('ix_bars_interval_ts')
-
     op.drop_table('bars')
     with op.batch_alter_table('stocks', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stocks_sector'))

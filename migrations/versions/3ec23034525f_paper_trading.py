@@ -1,7 +1,7 @@
 """paper trading
 
 Revision ID: 3ec23034525f
-Revises: 0449f5efb5eb
+Revises: 8a4784a8b7b1
 Create Date: 2026-11-28 05:51:28.947664
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '3ec23034525f'
-down_revision = '0449f5efb5eb'
+down_revision = '8a4784a8b7b1'
 branch_labels = None
 depends_on = None
 

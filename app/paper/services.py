@@ -968,9 +968,7 @@ def recent_fills(account: PaperAccount, limit: int = 20) -> list[Fill]:
 
 
 def search_symbols(q: str, limit: int = 10) -> list[tuple[str, str]]:
-    q = (q or "").strip().upper()[:10]
-    if not q:
-        return []
-    rows = db.session.execute(select(Stock.symbol, Stock.name).where(Stock.active.is_(True), Stock.symbol.startswith(q))
-                              .order_by(func.length(Stock.symbol), Stock.symbol).limit(limit)).all()
-    return [(r.symbol, r.name) for r in rows]
+    """Ticket suggestions: the market domain's symbol search (symbol prefix, then name)."""
+    from app.market.queries import search_stocks
+
+    return [(st.symbol, st.name) for st in search_stocks(q, limit=limit)]

@@ -24,8 +24,11 @@ def run() -> None:
     from app.paper import services
 
     tmp = tempfile.mkdtemp(prefix="bench-paper-db-")
-    config = {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": os.environ.get("BENCH_DATABASE_URL")
-              or f"sqlite:///{tmp}/bench.db", "MARKET_CLOCK": "always-open"}
+    from app.config import normalise_database_url
+
+    url = os.environ.get("BENCH_DATABASE_URL")  # a scratch database: its tables are dropped
+    config = {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url) if url
+              else f"sqlite:///{tmp}/bench.db", "MARKET_CLOCK": "always-open"}
     if os.environ.get("REDIS_URL"):
         config["REDIS_URL"] = os.environ["REDIS_URL"]
     app = create_app(config)

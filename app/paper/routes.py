@@ -213,3 +213,15 @@ def fmt_duration(seconds) -> str:
     if s < 86400:
         return f"{s // 3600}h {s % 3600 // 60}m"
     return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+@bp.app_template_filter("pnl")
+def fmt_pnl(value):
+    """Signed money with colour and an arrow: ▲ +$62.56 / ▼ −$10.00."""
+    from markupsafe import Markup, escape
+
+    if value is None:
+        return Markup('<span class="num muted">—</span>')
+    v = float(value)
+    cls, arrow, sign = ("up", "▲ ", "+") if v > 0 else (("down", "▼ ", "−") if v < 0 else ("flat", "", ""))
+    return Markup(f'<span class="num {cls}">{arrow}{escape(f"{sign}${abs(v):,.2f}")}</span>')

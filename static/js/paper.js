@@ -14,7 +14,7 @@
         var LC = window.LightweightCharts;
         var chart = LC.createChart(el, {
           autoSize: true,
-          layout: { background: { color: "transparent" }, textColor: css("--muted") || "#666" },
+          layout: { background: { color: "transparent" }, textColor: css("--muted") || "#666", attributionLogo: false },
           grid: { vertLines: { visible: false }, horzLines: { color: css("--border") || "#ddd" } },
           rightPriceScale: { borderVisible: false }, timeScale: { borderVisible: false }
         });

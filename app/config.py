@@ -136,6 +136,7 @@ class Config:
     MARKET_RETENTION_10M_DAYS = _int("MARKET_RETENTION_10M_DAYS", 30)
     MARKET_RETENTION_1M_DAYS = _int("MARKET_RETENTION_1M_DAYS", 5)
     MARKET_STORE_1M_BARS = _bool("MARKET_STORE_1M_BARS", False)
+    PAPER_QUOTE_MAX_AGE = _int("PAPER_QUOTE_MAX_AGE", 180)  # seconds a quote stays tradeable (paper fills)
 
     APP_VERSION = os.environ.get("APP_VERSION") or os.environ.get("SOURCE_VERSION", "dev")[:12]
 

@@ -1,7 +1,6 @@
 """Command line: `flask users`, `flask demo`, `flask setup`, `flask worker`, `flask clock`."""
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 
@@ -18,7 +17,8 @@ setup_cli = AppGroup("setup", help="Check that this environment can run the app.
 @click.option("--password", help="Password for a new account (prompted when omitted).")
 def create_admin(email: str, password: str | None) -> None:
     """Create an admin account, or grant the admin role to an existing one."""
-    from app.auth.services import create_admin as make_admin, find_user_by_email
+    from app.auth.services import create_admin as make_admin
+    from app.auth.services import find_user_by_email
     from app.errors import InvalidInput
 
     if find_user_by_email(email) is None and not password:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, make_response, redirect as flask_redirect, render_template, request
+from flask import Response, make_response, render_template, request
+from flask import redirect as flask_redirect
 from htmx_flask import Htmx
 
 htmx = Htmx()

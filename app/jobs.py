@@ -10,14 +10,15 @@ import functools
 import logging
 import os
 import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import current_app, has_app_context
 from rq import Queue, Worker
 
-from app.extensions import db
 from app.database import utcnow
+from app.extensions import db
 from app.models.jobs import JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, JobRun
 from app.redis_store import get_redis
 

@@ -6,6 +6,7 @@ memory, so any number of web and worker processes can run side by side.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 from pathlib import Path
@@ -40,10 +41,8 @@ def stop_embedded_redis() -> None:
     global _embedded
     with _lock:
         if _embedded is not None:
-            try:
+            with contextlib.suppress(Exception):  # the server may already be gone
                 _embedded.shutdown(save=False, now=True)
-            except Exception:  # already gone
-                pass
             _embedded = None
 
 

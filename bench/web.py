@@ -18,5 +18,5 @@ def run() -> None:
     client = app.test_client()
     n = 200
     for path in ("/", "/login", "/health"):
-        seconds = median_seconds(lambda: [client.get(path) for _ in range(n)], repeat=3)
+        seconds = median_seconds(lambda p=path: [client.get(p) for _ in range(n)], repeat=3)
         report("web", f"GET {path}", n / seconds, "req/s")

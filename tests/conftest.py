@@ -6,6 +6,7 @@ csrf(client), factories, mailbox, live_server.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import socket
@@ -15,6 +16,7 @@ import uuid
 
 import pytest
 import redis as redis_lib
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from tests import factories as factories_module
@@ -51,6 +53,14 @@ def _redis_url() -> str:
     return start_embedded_redis(os.path.join(tempfile.mkdtemp(prefix="redis-"), "redis.db"))
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, as in production: tests hold an app context open
+    (for the database), and Flask would otherwise reuse it - and its `g` - for every request."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app():
     from app import create_app
@@ -65,6 +75,7 @@ def app():
         "REDIS_URL": _redis_url(),
         "STORAGE_DIR": os.path.join(tmp_root, "storage"),
     })
+    application.test_client_class = IsolatedClient
     with application.app_context():
         _db.create_all()
     yield application
@@ -207,3 +218,16 @@ def redis_for(app) -> redis_lib.Redis:
     from app.redis_store import get_redis
 
     return get_redis(app)
+
+
+def mail_text(message) -> str:
+    """The decoded text body of a message received by the `mailbox` fixture."""
+    part = next((p for p in message.walk() if p.get_content_type() == "text/plain"), message)
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def mail_link(message, path_part: str) -> str:
+    """The first link in a mail whose path contains `path_part`, as a path for the test client."""
+    match = re.search(r"https?://[^/\s]+(\S*" + re.escape(path_part) + r"\S*)", mail_text(message))
+    assert match, f"no link containing {path_part!r} in: {mail_text(message)}"
+    return match.group(1)

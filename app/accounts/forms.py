@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.forms_util import strip as _strip
+
 
 class ProfileForm(FlaskForm):
     display_name = StringField("Display name", validators=[DataRequired("Enter a display name."), Length(max=60)])
@@ -18,7 +20,7 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    email = EmailField("New email", validators=[DataRequired("Enter the new address."),
+    email = EmailField("New email", filters=[_strip], validators=[DataRequired("Enter the new address."),
                                                 Email("Enter a valid email address."), Length(max=254)])
     password = PasswordField("Current password", validators=[Length(max=256)])
 

@@ -4,9 +4,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.forms_util import strip as _strip
+
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired("Enter your email address."),
                                             Email("Enter a valid email address, like name@example.com."),
                                             Length(max=254)])
     display_name = StringField("Display name", validators=[DataRequired("Choose a display name."), Length(max=60)])
@@ -17,7 +19,7 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."), Length(max=254)])
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired("Enter your email address."), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=256)])
     remember = BooleanField("Keep me signed in on this device")
     next = HiddenField()
@@ -30,7 +32,7 @@ class TwoFactorLoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter your email address."),
+    email = EmailField("Email", filters=[_strip], validators=[DataRequired("Enter your email address."),
                                             Email("Enter a valid email address."), Length(max=254)])
 
 

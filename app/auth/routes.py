@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import abort, flash, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from app.auth import bp, oauth, services, twofactor
+from app.auth import bp, oauth, services, throttle, twofactor
 from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm, TwoFactorLoginForm
 from app.auth.login import finish_login, pending_2fa_user, safe_next, start_pending_2fa
-from app.auth import throttle
 from app.errors import InvalidInput
 from app.htmx import apply_error, redirect, render_form
 from app.security import client_ip

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from app import audit
 from app.auth import throttle
+from app.database import utcnow
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.jobs import enqueue
-from app.database import utcnow
 from app.models.billing import Subscription
 from app.models.user import ROLE_ADMIN, ROLE_USER, User
 from app.security import TokenError, hash_password, make_token, password_problems, read_token, verify_password

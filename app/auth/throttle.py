@@ -50,14 +50,20 @@ def check(account: str, ip: str, scope: str = "login") -> None:
         raise Throttled(LOCKED_MESSAGE.format(minutes=max(1, round(retry_after / 60))), retry_after=retry_after)
 
 
+# INCR and start the window on the first failure, atomically (EXPIRE NX needs Redis 7).
+_INCR_WINDOW = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
 def record_failure(account: str, ip: str, scope: str = "login") -> None:
     _, _, window = _limits()
     try:
-        pipe = get_redis().pipeline()
+        r = get_redis()
         for key in _keys(scope, account, ip):
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-        pipe.execute()
+            r.eval(_INCR_WINDOW, 1, key, window)
     except redis.RedisError as exc:
         current_app.logger.error("could not record a login failure: %s", exc)
 

@@ -9,9 +9,9 @@ import segno
 from flask import current_app
 
 from app import audit
+from app.database import utcnow
 from app.errors import InvalidInput
 from app.extensions import db
-from app.database import utcnow
 from app.models.user import BackupCode, TwoFactor, User
 from app.security import check_code, decrypt, encrypt, hash_code, verify_password
 

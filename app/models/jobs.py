@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
 from app.database import utcnow
+from app.extensions import db
 
 JOB_QUEUED = "queued"
 JOB_RUNNING = "running"

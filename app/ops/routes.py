@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import abort, jsonify, render_template
+from flask import abort, jsonify, make_response, render_template
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -26,4 +26,4 @@ def job_progress(run_id: int):
     run = db.session.get(JobRun, run_id)
     if run is None or (run.owner_id != current_user.id and not current_user.is_admin):
         abort(404)
-    return add_vary(render_template("_partials/_job_progress.html", run=run))
+    return add_vary(make_response(render_template("_partials/_job_progress.html", run=run)))

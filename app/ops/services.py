@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import redis
 from sqlalchemy import text
@@ -41,7 +41,7 @@ def overall_health() -> str:
 
 
 def record_clock_tick() -> None:
-    get_redis().set(CLOCK_TICK_KEY, datetime.now(timezone.utc).isoformat())
+    get_redis().set(CLOCK_TICK_KEY, datetime.now(UTC).isoformat())
 
 
 def clock_last_tick() -> datetime | None:

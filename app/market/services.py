@@ -208,8 +208,7 @@ def _pg_upsert(conn, table, df, cols, keys, update_cols, set_overrides, where) -
                                           where=where(table, ins.excluded) if where else None)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(stmt)
-    conn.exec_driver_sql(f'DROP TABLE "{name}"')
+    conn.execute(stmt)  # the staging table goes away at commit (ON COMMIT DROP)
     return len(df)
 
 

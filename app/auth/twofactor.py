@@ -25,7 +25,8 @@ def _new_backup_code() -> str:
 
 
 def _normalise(code: str) -> str:
-    return "".join(code.split()).lower()
+    """Codes as typed: case, spaces and the backup codes' dash do not matter."""
+    return "".join(ch for ch in code if ch.isalnum()).lower()
 
 
 def begin_setup(user: User) -> TwoFactor:

@@ -82,6 +82,9 @@ def app():
     with application.app_context():
         _db.session.remove()
         _db.engine.dispose()
+    from app.redis_store import stop_embedded_redis
+
+    stop_embedded_redis()
     if schema:
         engine = create_engine(url)
         with engine.begin() as conn:

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.forms_util import StrongPassword
 from app.forms_util import strip as _strip
 
 
@@ -13,7 +14,8 @@ class ProfileForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[Length(max=256)])
-    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."), Length(max=256)],
+    new_password = PasswordField("New password", validators=[DataRequired("Choose a new password."), Length(max=256),
+                                                             StrongPassword(email_field=None)],
                                  description="At least 10 characters. Other sessions will be signed out.")
     confirm = PasswordField("Repeat new password", validators=[DataRequired("Repeat the new password."),
                                                                EqualTo("new_password", "The two passwords differ.")])

@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+from app.forms_util import StrongPassword
 from app.forms_util import strip as _strip
 
 
@@ -12,7 +13,8 @@ class RegisterForm(FlaskForm):
                                             Email("Enter a valid email address, like name@example.com."),
                                             Length(max=254)])
     display_name = StringField("Display name", validators=[DataRequired("Choose a display name."), Length(max=60)])
-    password = PasswordField("Password", validators=[DataRequired("Choose a password."), Length(max=256)],
+    password = PasswordField("Password", validators=[DataRequired("Choose a password."), Length(max=256),
+                                                     StrongPassword()],
                              description="At least 10 characters; a few unrelated words work well.")
     confirm = PasswordField("Repeat password", validators=[DataRequired("Repeat the password."),
                                                            EqualTo("password", "The two passwords differ.")])
@@ -37,6 +39,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("Choose a new password."), Length(max=256)])
+    password = PasswordField("New password", validators=[DataRequired("Choose a new password."), Length(max=256),
+                                                         StrongPassword(email_field=None)])
     confirm = PasswordField("Repeat new password", validators=[DataRequired("Repeat the password."),
                                                                EqualTo("password", "The two passwords differ.")])

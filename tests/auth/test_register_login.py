@@ -200,3 +200,10 @@ def test_bad_confirmation_link_is_a_400_page(client, db):
     r = client.get("/confirm/not-a-token")
     assert r.status_code == 400
     assert "This link is not valid" in r.get_data(as_text=True)
+
+
+def test_register_shows_every_problem_in_one_round(client, csrf, db):
+    r = register(client, csrf, display_name="", password="short", confirm="short")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "Choose a display name." in body and "at least 10 characters" in body

@@ -128,6 +128,7 @@ def fetch_batched(symbols: list[str], call: Callable[[list[str], str | None], Ba
     result = empty()
 
     def attempt(batch: list[str]):
+        """-> (result, error, empty result carrying the provider's per-symbol errors)"""
         last: ProviderError | None = None
         for i in range(max_retries + 1):
             limiter.acquire()
@@ -149,14 +150,13 @@ def fetch_batched(symbols: list[str], call: Callable[[list[str], str | None], Ba
             if broker:
                 broker.report(proxy, True, latency_ms=(time.perf_counter() - t0) * 1000)
             if out.frame.empty:
-                last = ProviderError(f"empty result for {len(batch)} symbol(s)")
-                break
-            return out, None
-        return None, last
+                return None, ProviderError(f"empty result for {len(batch)} symbol(s)"), out
+            return out, None, None
+        return None, last, None
 
     def run(batch: list[str]):
         nonlocal result
-        out, err = attempt(batch)
+        out, err, empty_out = attempt(batch)
         if out is not None:
             result = result.merge(out)
             return
@@ -168,8 +168,9 @@ def fetch_batched(symbols: list[str], call: Callable[[list[str], str | None], Ba
             return
         msg = str(err) if err else "failed"
         stats.errors.append(msg)
-        failed = empty()
-        failed.errors = {s: msg for s in batch}
+        failed = empty_out if empty_out is not None else empty()
+        # keep the provider's own reason per symbol (e.g. "AAPL.csv, line 3: ...")
+        failed.errors = {s: failed.errors.get(s, msg) for s in batch}
         result = result.merge(failed)
 
     for i in range(0, len(symbols), max(1, batch_size)):

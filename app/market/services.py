@@ -208,8 +208,7 @@ def _pg_upsert(conn, table, df, cols, keys, update_cols, set_overrides, where) -
                                           where=where(table, ins.excluded) if where else None)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-    conn.execute(stmt)
-    conn.exec_driver_sql(f'DROP TABLE "{name}"')
+    conn.execute(stmt)  # the staging table goes away at commit (ON COMMIT DROP)
     return len(df)
 
 
@@ -716,7 +715,7 @@ def start_cycle(kind: str, *, force: bool = False, symbols: list[str] | None = N
                 ScanRun.kind == "1d", ScanRun.session == session,
                 ScanRun.status.in_([RUN_SUCCEEDED, RUN_PARTIAL]))):
             return None
-    _mark_abandoned(kind, now)
+    _mark_abandoned(kind, utcnow())
     token = uuid.uuid4().hex
     if not acquire_lock(kind, token):
         log.warning("scan %s not started: the previous cycle still holds the lock", kind)
@@ -727,7 +726,7 @@ def start_cycle(kind: str, *, force: bool = False, symbols: list[str] | None = N
         size = max(1, s.chunk_size)
         chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
         run = ScanRun(kind=kind, provider=s.provider, status=RUN_RUNNING, session=session,
-                      symbols_asked=len(ids), chunks_total=len(chunks), forced=force, started_at=now)
+                      symbols_asked=len(ids), chunks_total=len(chunks), forced=force, started_at=utcnow())
         if symbols is not None:
             missing = sorted({x.upper() for x in symbols} - set(stocks["symbol"]))
             if missing:
@@ -868,7 +867,7 @@ def load_demo_market(now: dt.datetime | None = None) -> dict:
     session = mcal.last_completed_session(now)
     rows = 0
     run = ScanRun(kind="1d", provider="simulated", status=RUN_RUNNING, session=session,
-                  symbols_asked=len(ids), chunks_total=1, started_at=now)
+                  symbols_asked=len(ids), chunks_total=1, started_at=utcnow())
     db.session.add(run)
     db.session.commit()
     for i in range(0, len(ids), 500):

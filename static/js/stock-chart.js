@@ -12,7 +12,8 @@
 
   var chart = LC.createChart(el, {
     autoSize: true,
-    layout: { background: { color: "transparent" }, textColor: v("--muted", "#5b6472"), fontSize: 12,
+    // the logo injects an inline <style> (blocked by our CSP): attribution is a text link below
+    layout: { attributionLogo: false, background: { color: "transparent" }, textColor: v("--muted", "#5b6472"), fontSize: 12,
               panes: { separatorColor: v("--border", "#dde1e7") } },
     grid: { vertLines: { color: v("--border", "#dde1e7") }, horzLines: { color: v("--border", "#dde1e7") } },
     rightPriceScale: { borderColor: v("--border", "#dde1e7") },

@@ -210,3 +210,42 @@ def test_intraday_cycle_and_retention(market, monkeypatch):
     old = count(Bar, Bar.interval == "10m")
     assert services.prune_intraday(now=OPEN_NEXT + dt.timedelta(days=31)) == old
     assert count(Bar, Bar.interval == "1d") > 0
+
+
+def test_db_proxy_broker_shares_state_through_the_database(market):
+    from app.market.proxies import QUARANTINE
+    from app.models.market import ProxyEndpoint
+
+    services.add_proxy("http://a:1")
+    services.add_proxy("http://b:2")
+    now = dt.datetime(2025, 11, 28, 15, 0, tzinfo=UTC)
+    broker = services.DbProxyBroker(clock=lambda: now)
+    broker.report("http://b:2", True, latency_ms=80)
+    assert broker.pick() == "http://b:2"  # the one with a success first
+    broker.report("http://b:2", False, kind="connect_407", message="tunnel refused")
+    other_worker = services.DbProxyBroker(clock=lambda: now)
+    assert other_worker.pick() == "http://a:1"
+    services.db.session.expire_all()
+    b = services.db.session.scalar(select(ProxyEndpoint).where(ProxyEndpoint.url == "http://b:2"))
+    assert (b.successes, b.failures, b.latency_ms) == (1, 1, 80.0)
+    assert b.quarantined_until == now + QUARANTINE and b.last_error.startswith("connect_407")
+    from app.errors import InvalidInput
+    with pytest.raises(InvalidInput, match="already in the pool"):
+        services.add_proxy("http://a:1")
+    with pytest.raises(InvalidInput, match="Enter a proxy URL"):
+        services.add_proxy("javascript:alert(1)")
+
+
+def test_csv_provider_errors_name_file_and_line_in_the_run(market, app, monkeypatch, tmp_path):
+    (tmp_path / "AAPL.csv").write_text("date,open,high,low,close,volume\n2025-11-25,10,11,9,10.5,100\n"
+                                       "2025-11-26,10.5,11.5,10,11,120\n")
+    (tmp_path / "MSFT.csv").write_text("date,open,high,low,close,volume\n2025-11-25,10,11,9,oops,100\n")
+    monkeypatch.setitem(app.config, "MARKET_DATA_PROVIDER", "csv")
+    monkeypatch.setitem(app.config, "MARKET_DATA_CSV_DIR", str(tmp_path))
+    run_id = services.start_cycle("1d", now=AFTER_CLOSE, inline=True)
+    run = services.db.session.get(ScanRun, run_id)
+    assert run.status == "partial" and run.provider == "csv"
+    assert (run.symbols_ok, run.symbols_failed) == (1, 3)
+    assert "MSFT.csv, line 2: bad number 'oops' in column close" in run.error_summary
+    assert "no file JPM.csv" in run.error_summary
+    assert count(Bar) == 2

@@ -47,6 +47,7 @@ def test_stock_page_chart_and_search(page, live_server, market):
     page.keyboard.press("/")
     page.keyboard.type("app")
     page.wait_for_selector("#nav-suggest a:has-text('AAPL')")
+    shot(page, "market-00-symbol-search")
     page.click("#nav-suggest a:has-text('AAPL')")
     page.wait_for_url(re.compile(r".*/stocks/AAPL$"))
     assert "Apple Inc." in page.locator("h1").inner_text()

@@ -37,5 +37,5 @@ class OrderForm(FlaskForm):
     stop_price = StringField("Stop price", filters=[_strip], validators=[Length(max=20)])
     take_profit = StringField("Take-profit", filters=[_strip], validators=[Length(max=20)])
     stop_loss = StringField("Stop-loss", filters=[_strip], validators=[Length(max=20)])
-    tif = SelectField("Time in force", choices=[("day", "Day"), ("gtc", "GTC")], default="day")
+    tif = SelectField("TIF", choices=[("day", "Day"), ("gtc", "GTC")], default="day")
     idempotency_key = HiddenField()

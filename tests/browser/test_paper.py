@@ -4,46 +4,16 @@ exit, and screenshot the account page (tests/browser/artifacts/paper-account.png
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db as _db
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
+from tests.browser.conftest import assert_clean, shot
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not found (apt-get install chromium)")]
-
-
-@pytest.fixture()
-def paper_page():
-    """Chromium via Playwright (never `playwright install`), recording console errors."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        context.set_default_timeout(15_000)
-        page = context.new_page()
-        page.problems = []
-        page.on("console", lambda m: page.problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda exc: page.problems.append(str(exc)))
-        yield page
-        context.close()
-        browser.close()
-
-
-def _shot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+pytestmark = pytest.mark.browser
 
 
 def _set_price(stock_id: int, price: float) -> None:
@@ -62,7 +32,7 @@ def _cycle() -> None:
     assert hooks.emit(hooks.after_quotes_cycle, "1m", run_id=0, version=None, as_of=None, session=None) == []
 
 
-def test_bracket_order_fills_and_exits(live_server, paper_page, factories):
+def test_bracket_order_fills_and_exits(live_server, page, factories):
     from app.market.services import load_demo_market
     from app.models import Order, PaperAccount, Snapshot, Stock, Trade
     from app.paper import services
@@ -72,7 +42,7 @@ def test_bracket_order_fills_and_exits(live_server, paper_page, factories):
     aapl = _db.session.scalar(select(Stock).where(Stock.symbol == "AAPL"))
     price = _db.session.get(Snapshot, aapl.id).price
     user = factories.user("paper-trader@example.com")
-    page = paper_page
+    page.set_viewport_size({"width": 1366, "height": 900})
 
     page.goto(f"{live_server}/login")
     page.fill("#email", user.email)
@@ -129,11 +99,10 @@ def test_bracket_order_fills_and_exits(live_server, paper_page, factories):
     trade = _db.session.scalar(select(Trade).where(Trade.account_id == account.id))
     assert trade.pnl > 0 and trade.r_multiple is not None
     page.wait_for_selector(".equity-chart.has-data canvas")
-    path = _shot(page, "paper-account")
+    path = shot(page, "paper-account")
     assert path.stat().st_size > 10_000
-    for p in page.problems: print("PROBLEM", p)
-    assert page.problems == [], page.problems
+    assert_clean(page)  # no CSP violation, no JavaScript error
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
-    _shot(page, "paper-account-phone")
+    shot(page, "paper-account-phone")

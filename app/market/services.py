@@ -417,17 +417,19 @@ def _indicator_state(ids: list[int]) -> pd.DataFrame:
 
 
 def _volume_fraction(q: pd.DataFrame) -> np.ndarray:
-    if "minute" in q:
+    """Expected share of the day's volume traded by the quote's time (one calendar
+    lookup per distinct session, not per stock)."""
+    bounds = {d: mcal.session_open_close(d) for d in pd.unique(q["session"]) if mcal.is_session(d)}
+    opens = pd.to_datetime(q["session"].map(lambda d: bounds[d][0] if d in bounds else pd.NaT), utc=True)
+    closes = pd.to_datetime(q["session"].map(lambda d: bounds[d][1] if d in bounds else pd.NaT), utc=True)
+    total = ((closes - opens).dt.total_seconds() / 60).to_numpy(dtype=float)
+    if "minute" in q:  # the simulated provider says which minute its quote shows
         minutes = q["minute"].to_numpy(dtype=float) + 1
-        total = q["session"].map(mcal.session_minutes).to_numpy(dtype=float)
-        return compute.volume_fraction(minutes, total)
-    out = np.ones(len(q))
-    for i, (sess, ts) in enumerate(zip(q["session"], q["ts"], strict=True)):
-        o, c = mcal.session_open_close(sess)
-        if pd.Timestamp(o) <= ts < pd.Timestamp(c):
-            out[i] = compute.volume_fraction((ts - pd.Timestamp(o)).total_seconds() / 60,
-                                             (c - o).total_seconds() / 60)
-    return out
+    else:
+        minutes = ((pd.to_datetime(q["ts"], utc=True) - opens).dt.total_seconds() / 60).to_numpy(dtype=float)
+    frac = compute.volume_fraction(np.nan_to_num(minutes, nan=0.0), np.nan_to_num(total, nan=390.0))
+    # outside the session (or no session) a full day's volume is the reference
+    return np.where(np.isfinite(total) & (minutes < total), frac, 1.0)
 
 
 def quotes_chunk(ids: list[int], now: dt.datetime | None = None,

@@ -12,7 +12,7 @@ from tests import factories
 from tests.browser.conftest import assert_clean, shot
 
 pytestmark = pytest.mark.browser
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ROWS = [
     {"symbol": "AAPL", "name": "Apple Inc.", "exchange": "NASDAQ", "sector": "Computers, Phones & Household Electronics",
      "industry": "Technology Equipment"},

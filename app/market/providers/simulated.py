@@ -108,6 +108,13 @@ def daily_arrays(seed: int, symbols: list[str], k0: int, k1: int) -> dict[str, n
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+@lru_cache(maxsize=64)
+def _session_bars(seed: int, symbols: tuple[str, ...], k: int) -> dict[str, np.ndarray]:
+    """One session's daily bars, cached per process: a worker quotes the same chunk of
+    stocks every minute of a session (a few KB per chunk)."""
+    return daily_arrays(seed, list(symbols), k, k)
+
+
 def intraday_minutes(seed: int, symbols: list[str], session: dt.date,
                      daily: dict[str, np.ndarray], col: int) -> dict[str, np.ndarray]:
     """1-minute OHLCV paths, shape (n_sym, minutes), consistent with the daily bar
@@ -185,7 +192,7 @@ class SimulatedProvider(Provider):
             return QuoteBatch()
         sess, m = self._quote_point(now)
         k = self._k(sess)
-        daily = daily_arrays(self.seed, symbols, k, k)
+        daily = _session_bars(self.seed, tuple(symbols), k)
         mins = intraday_minutes(self.seed, symbols, sess, daily, 0)
         o, _ = mcal.session_open_close(sess)
         ts = pd.Timestamp(o) + pd.Timedelta(minutes=m + 1)

@@ -1,0 +1,357 @@
+"""Grammar and parser: text -> syntax tree (with positions), or :class:`RuleError`.
+
+The grammar is LALR(1) (``lark``) and the syntax tree is built by an inline transformer while
+parsing, so no recursion happens over user-controlled depth: the depth and node-count limits
+are enforced as nodes are created.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+)
+
+from app.rules.errors import RuleError
+
+MAX_TEXT_LENGTH = 1000
+MAX_DEPTH = 50
+MAX_NODES = 500
+
+GRAMMAR = r"""
+start: expr
+definition: NAME [_LPAR [param (_COMMA param)*] _RPAR] _EQUAL expr
+param: NAME [_EQUAL signed]
+signed: [MINUS] NUMBER
+
+?expr: or_expr
+?or_expr: and_expr | or_expr _OR and_expr -> or_
+?and_expr: not_expr | and_expr _AND not_expr -> and_
+?not_expr: NOT not_expr -> not_ | comparison
+?comparison: sum
+    | sum COMP_OP sum -> compare
+    | sum _IN _LPAR STRING (_COMMA STRING)* _RPAR -> in_
+    | sum _IN _LSQB STRING (_COMMA STRING)* _RSQB -> in_
+?sum: product | sum (PLUS | MINUS) product -> binop
+?product: unary | product MUL_OP unary -> binop
+?unary: MINUS unary -> neg | PLUS unary -> pos | atom
+?atom: NUMBER -> number
+    | STRING -> string
+    | NAME -> name
+    | NAME _LPAR [arg (_COMMA arg)*] _RPAR -> call
+    | _LPAR expr _RPAR
+?arg: expr | NAME _EQUAL expr -> kwarg
+
+_OR: /or\b/i
+_AND: /and\b/i
+NOT: /not\b/i
+_IN: /in\b/i
+COMP_OP: ">=" | "<=" | "==" | "!=" | ">" | "<"
+MUL_OP: "*" | "/" | "%"
+MINUS: "-"
+PLUS: "+"
+_LPAR: "("
+_RPAR: ")"
+_LSQB: "["
+_RSQB: "]"
+_COMMA: ","
+_EQUAL: "="
+NAME: /(?!(?i:and|or|not|in)\b)[A-Za-z_][A-Za-z0-9_]*/
+NUMBER: /(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/
+STRING: /"[^"\n]*"|'[^'\n]*'/
+%ignore /[ \t\r\n]+/
+"""
+
+
+# --------------------------------------------------------------------------- syntax nodes
+class Node:
+    """A syntax-tree node; ``pos`` is the 0-based offset where it starts in the text."""
+
+    __slots__ = ("pos", "depth", "size")
+    children: tuple = ()
+
+    def _measure(self, *children: Node) -> None:
+        self.depth = 1 + max((c.depth for c in children), default=0)
+        self.size = 1 + sum(c.size for c in children)
+        if self.depth > MAX_DEPTH:
+            raise RuleError(
+                f"the formula is nested too deeply (more than {MAX_DEPTH} levels)",
+                self.pos,
+            )
+        if self.size > MAX_NODES:
+            raise RuleError(
+                f"the formula is too large (more than {MAX_NODES} parts); split it up",
+                self.pos,
+            )
+
+
+@dataclass(eq=False, slots=True)
+class Num(Node):
+    pos: int
+    value: float
+
+    def __post_init__(self):
+        self._measure()
+
+
+@dataclass(eq=False, slots=True)
+class Str(Node):
+    pos: int
+    value: str
+
+    def __post_init__(self):
+        self._measure()
+
+
+@dataclass(eq=False, slots=True)
+class Name(Node):
+    pos: int
+    name: str
+
+    def __post_init__(self):
+        self._measure()
+
+
+@dataclass(eq=False, slots=True)
+class Arg:
+    pos: int
+    name: str | None  # None for positional
+    value: Node
+
+
+@dataclass(eq=False, slots=True)
+class Call(Node):
+    pos: int
+    name: str
+    args: tuple[Arg, ...]
+
+    def __post_init__(self):
+        self._measure(*(a.value for a in self.args))
+
+
+@dataclass(eq=False, slots=True)
+class Unary(Node):
+    pos: int
+    op: str  # "-" | "+" | "not"
+    operand: Node
+
+    def __post_init__(self):
+        self._measure(self.operand)
+
+
+@dataclass(eq=False, slots=True)
+class Binary(Node):
+    pos: int  # position of the operator
+    op: str  # + - * / % > >= < <= == != and or
+    left: Node
+    right: Node
+
+    def __post_init__(self):
+        self._measure(self.left, self.right)
+
+
+@dataclass(eq=False, slots=True)
+class In(Node):
+    pos: int
+    operand: Node
+    values: tuple[str, ...]
+
+    def __post_init__(self):
+        self._measure(self.operand)
+
+
+@dataclass(eq=False, slots=True)
+class Definition:
+    name: str
+    pos: int
+    params: tuple[tuple[str, float | None, int], ...]  # (name, default, position)
+    body: Node
+    body_pos: int
+
+
+def _number(tok: Token) -> float:
+    value = float(tok)
+    if not math.isfinite(value):
+        raise RuleError(f"the number `{tok}` is too large", tok.start_pos)
+    return value
+
+
+def _string(tok: Token) -> str:
+    return str(tok)[1:-1]
+
+
+class _Build(Transformer):
+    """Inline (during parsing) construction of the syntax tree."""
+
+    def number(self, c):
+        return Num(c[0].start_pos, _number(c[0]))
+
+    def string(self, c):
+        return Str(c[0].start_pos, _string(c[0]))
+
+    def name(self, c):
+        return Name(c[0].start_pos, str(c[0]).lower())
+
+    def call(self, c):
+        name_tok, args = c[0], c[1:]
+        built = []
+        for a in args:
+            if a is None:
+                continue
+            if isinstance(a, Arg):
+                built.append(a)
+            else:
+                built.append(Arg(a.pos, None, a))
+        return Call(name_tok.start_pos, str(name_tok).lower(), tuple(built))
+
+    def kwarg(self, c):
+        return Arg(c[0].start_pos, str(c[0]).lower(), c[1])
+
+    def neg(self, c):
+        return Unary(c[0].start_pos, "-", c[1])
+
+    def pos(self, c):
+        return Unary(c[0].start_pos, "+", c[1])
+
+    def not_(self, c):
+        return Unary(c[0].start_pos, "not", c[1])
+
+    def binop(self, c):
+        return Binary(c[1].start_pos, str(c[1]), c[0], c[2])
+
+    def compare(self, c):
+        return Binary(c[1].start_pos, str(c[1]), c[0], c[2])
+
+    def and_(self, c):
+        return Binary(c[0].pos, "and", c[0], c[1])
+
+    def or_(self, c):
+        return Binary(c[0].pos, "or", c[0], c[1])
+
+    def in_(self, c):
+        return In(c[0].pos, c[0], tuple(_string(t).casefold() for t in c[1:]))
+
+    def start(self, c):
+        return c[0]
+
+    def signed(self, c):
+        value = _number(c[1])
+        return (-value if c[0] is not None else value), (c[0] or c[1]).start_pos
+
+    def param(self, c):
+        default = None if c[1] is None else c[1][0]
+        return (str(c[0]).lower(), default, c[0].start_pos)
+
+    def definition(self, c):
+        name_tok, *params, body = c
+        params = [p for p in params if p is not None]
+        return Definition(
+            str(name_tok).lower(), name_tok.start_pos, tuple(params), body, body.pos
+        )
+
+
+_PARSER = Lark(
+    GRAMMAR,
+    parser="lalr",
+    start=["start", "definition"],
+    transformer=_Build(),
+    maybe_placeholders=True,
+)
+
+_FRIENDLY = {
+    "NUMBER": "a number",
+    "NAME": "a field or function name",
+    "STRING": 'a text in quotes ("...")',
+    "_LPAR": "`(`",
+    "LPAR": "`(`",
+    "_RPAR": "`)`",
+    "RPAR": "`)`",
+    "_LSQB": "`[`",
+    "_RSQB": "`]`",
+    "_COMMA": "`,`",
+    "COMMA": "`,`",
+    "COMP_OP": "a comparison (> >= < <= == !=)",
+    "MUL_OP": "`*`, `/` or `%`",
+    "MINUS": "`-`",
+    "PLUS": "`+`",
+    "_AND": "`and`",
+    "_OR": "`or`",
+    "NOT": "`not`",
+    "_IN": "`in`",
+    "_EQUAL": "`=`",
+    "$END": "the end of the formula",
+}
+
+_ORDER = list(dict.fromkeys(_FRIENDLY.values()))
+
+
+def _expected(names) -> list[str]:
+    out = {_FRIENDLY.get(n, n) for n in names}
+    return sorted(out, key=lambda s: _ORDER.index(s) if s in _ORDER else len(_ORDER))
+
+
+def _token_text(tok: Token) -> str:
+    return str(tok) if len(str(tok)) <= 20 else str(tok)[:20] + "…"
+
+
+def _syntax_error(text: str, e: UnexpectedInput) -> RuleError:
+    pos = getattr(e, "pos_in_stream", None)
+    if (
+        isinstance(e, UnexpectedToken)
+        and e.token.type == "$END"
+        or isinstance(e, UnexpectedEOF)
+    ):
+        expected = _expected(getattr(e, "expected", ()) or getattr(e, "accepts", ()))
+        return RuleError("the formula ends too early", len(text), expected)
+    if pos is None:
+        pos = len(text)
+    ch = text[pos : pos + 2]
+    if ch[:1] == "=" and ch != "==":
+        return RuleError(
+            "use `==` to compare (a single `=` names an argument)", pos, ["`==`"]
+        )
+    if ch[:1] in "&|":
+        return RuleError(
+            "use `and` / `or` to combine conditions", pos, ["`and`", "`or`"]
+        )
+    if isinstance(e, UnexpectedCharacters):
+        allowed = _expected(e.allowed or ())
+        if ch[:1] in "\"'":
+            return RuleError("text in quotes is not closed", pos, ["a closing quote"])
+        return RuleError(f"unexpected character `{text[pos]}`", pos, allowed)
+    if isinstance(e, UnexpectedToken):
+        allowed = _expected(e.expected or ())
+        return RuleError(f"unexpected `{_token_text(e.token)}`", pos, allowed)
+    return RuleError("the formula could not be read", pos)  # pragma: no cover
+
+
+def _parse(text: str, start: str):
+    if not isinstance(text, str):
+        raise RuleError("the formula must be text")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise RuleError(
+            f"the formula is too long ({len(text)} characters; the limit is {MAX_TEXT_LENGTH})",
+            MAX_TEXT_LENGTH,
+        )
+    if not text.strip():
+        raise RuleError("the formula is empty", 0, ["a condition or a number"])
+    try:
+        return _PARSER.parse(text, start=start)
+    except UnexpectedInput as e:
+        raise _syntax_error(text, e) from None
+
+
+def parse(text: str) -> Node:
+    """Parse a rule expression into a syntax tree (raises :class:`RuleError`)."""
+    return _parse(text, "start")
+
+
+def parse_definition_syntax(text: str) -> Definition:
+    """Parse ``name(p=1, q=2) = expression`` (raises :class:`RuleError`)."""
+    return _parse(text, "definition")

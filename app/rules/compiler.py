@@ -28,7 +28,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from app.rules.checker import BIG, KIND_LABEL, Expr, check_rule
+from app.rules.checker import BIG, KIND_LABEL, Expr, FieldRef, check_rule
 from app.rules.data import SeriesData
 from app.rules.errors import RuleError
 from app.rules.functions import CONDITION, FUNCTION_LIBRARY_VERSION, NUMBER
@@ -56,25 +56,35 @@ class CompiledRule:
         steps: list[Expr] = []
         index: dict[str, int] = {}
         children: list[tuple[int, ...]] = []
+        fields = set()
         # iterative post-order walk, merging equal sub-expressions
-        stack: list[tuple[Expr, bool]] = [(root, False)]
+        stack: list = [root]
         while stack:
-            node, done = stack.pop()
+            node = stack[-1]
             if node.key in index:
+                stack.pop()
                 continue
-            if not done:
-                stack.append((node, True))
-                stack.extend((c, False) for c in reversed(node.children))
+            pending = [c for c in node.children if c.key not in index]
+            if pending:
+                stack.extend(reversed(pending))
                 continue
+            stack.pop()
             index[node.key] = len(steps)
             steps.append(node)
             children.append(tuple(index[c.key] for c in node.children))
+            if isinstance(node, FieldRef):
+                fields.add(node.name)
         self.steps = tuple(steps)
         self.children = tuple(children)
-        self.fields = tuple(
-            sorted({s.name for s in steps if type(s).__name__ == "FieldRef"})
-        )
-        self._needs = {CROSS_SECTION: self._plan(1), TIME_SERIES: self._plan(BIG)}
+        self.fields = tuple(sorted(fields))
+        self._needs: dict[str, tuple[int, ...]] = {}
+
+    def needs(self, mode: str) -> tuple[int, ...]:
+        """Trailing bars each step must produce in ``mode`` (computed once per mode)."""
+        got = self._needs.get(mode)
+        if got is None:
+            got = self._needs[mode] = self._plan(1 if mode == CROSS_SECTION else BIG)
+        return got
 
     def _plan(self, root_need: int) -> tuple[int, ...]:
         need = [0] * len(self.steps)
@@ -106,7 +116,7 @@ class CompiledRule:
             raise ValueError(f"mode must be one of {MODES}")
         limit = EVAL_TIME_LIMIT if time_limit is None else time_limit
         deadline = time.perf_counter() + limit
-        needs = self._needs[mode]
+        needs = self.needs(mode)
         n_bars = data.n_bars
         n_symbols = data.n_symbols
         memo = data.cache

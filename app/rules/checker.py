@@ -25,6 +25,7 @@ MAX_EXPANDED_NODES = 2000
 MAX_EXPANDED_DEPTH = 200
 MAX_CUSTOM_NESTING = 10
 BIG = 10**9  # "the whole history" as a number of bars
+_IN_CUSTOM = "in custom indicator `"
 
 KIND_LABEL = {NUMBER: "a number", CONDITION: "a condition", TEXT: "text"}
 
@@ -563,8 +564,13 @@ class Checker:
         try:
             return self.check(definition.body, values, depth)
         except RuleError as err:
+            detail = err.message
+            if detail.startswith(
+                _IN_CUSTOM
+            ):  # report only the outermost custom indicator
+                detail = detail.split("`: ", 1)[1]
             raise RuleError(
-                f"in custom indicator `{name}`: {err.message}",
+                f"{_IN_CUSTOM}{name}`: {detail}",
                 pos,
                 err.expected,
                 err.suggestion,

@@ -1,5 +1,4 @@
-"""Small helpers shared by benchmarks: median timing and JSON-line output."""
-
+"""Helpers shared by the benchmarks."""
 from __future__ import annotations
 
 import json
@@ -8,34 +7,17 @@ import time
 from collections.abc import Callable
 
 
-def median_time(
-    fn: Callable[[], object], runs: int = 5, setup: Callable[[], object] | None = None
-):
-    """Median wall time (seconds) of ``fn()`` over ``runs`` runs; ``setup()`` runs untimed
-    before each run."""
-    times = []
-    for _ in range(runs):
-        if setup is not None:
-            setup()
-        t0 = time.perf_counter()
+def median_seconds(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    for _ in range(warmup):
         fn()
-        times.append(time.perf_counter() - t0)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 
-def emit(
-    bench: str, metric: str, value: float, unit: str, goal: str | None = None
-) -> None:
-    """Print one figure as a JSON line."""
-    print(
-        json.dumps(
-            {
-                "bench": bench,
-                "metric": metric,
-                "value": round(value, 4),
-                "unit": unit,
-                "goal": goal,
-            }
-        ),
-        flush=True,
-    )
+def report(bench: str, metric: str, value: float, unit: str, goal: str | None = None) -> None:
+    print(json.dumps({"bench": bench, "metric": metric, "value": round(value, 4), "unit": unit, "goal": goal}),
+          flush=True)

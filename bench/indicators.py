@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from app.market import indicators as ind
-from bench._util import emit, median_time
+from bench._util import median_seconds, report
 
 N_SYMBOLS = 5_000
 N_BARS = 260
@@ -87,12 +87,11 @@ def all_pandas_per_symbol(o, h, lo, c, v):
 
 def run() -> None:
     bars = make_bars()
-    all_numpy(*bars)  # warm up
-    t_np = median_time(lambda: all_numpy(*bars), runs=5)
-    emit("indicators", "all_indicators_5000x260", t_np, "s", "<= 3 s")
-    t_pd = median_time(lambda: all_pandas_per_symbol(*bars), runs=1)
-    emit("indicators", "pandas_per_symbol_5000x260", t_pd, "s", None)
-    emit("indicators", "speedup_vs_pandas_per_symbol", t_pd / t_np, "x", "> 1")
+    t_np = median_seconds(lambda: all_numpy(*bars), repeat=5)
+    report("indicators", "all_indicators_5000x260", t_np, "s", "<= 3 s")
+    t_pd = median_seconds(lambda: all_pandas_per_symbol(*bars), repeat=1, warmup=0)
+    report("indicators", "pandas_per_symbol_5000x260", t_pd, "s", None)
+    report("indicators", "speedup_vs_pandas_per_symbol", t_pd / t_np, "x", "> 1")
 
 
 if __name__ == "__main__":

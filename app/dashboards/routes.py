@@ -1,0 +1,35 @@
+"""The landing page for visitors and the signed-in home page."""
+from __future__ import annotations
+
+from flask import abort, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.auth import twofactor
+from app.billing.plans import PLANS, plan_for
+from app.dashboards import bp
+from app.htmx import redirect
+from app.navigation import NAV_BY_KEY
+
+
+@bp.get("/")
+def landing():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboards.home"))
+    return render_template("dashboards/landing.html", plans=PLANS.values())
+
+
+@bp.get("/home")
+@login_required
+def home():
+    user = current_user._get_current_object()
+    return render_template("dashboards/home.html", plan=plan_for(user),
+                           backup_left=twofactor.remaining_backup_codes(user))
+
+
+@bp.get("/upcoming/<key>")
+@login_required
+def upcoming(key: str):
+    item = NAV_BY_KEY.get(key)
+    if item is None or item.endpoint is not None:
+        abort(404)
+    return render_template("dashboards/upcoming.html", item=item)

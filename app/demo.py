@@ -1,0 +1,24 @@
+"""Demo data for `make run` (never in production)."""
+from __future__ import annotations
+
+from app.auth.services import create_user, find_user_by_email
+from app.extensions import db
+
+DEMO_USERS = (
+    ("trader@example.com", "Demo Trader", "user"),
+    ("admin@example.com", "Demo Admin", "admin"),
+)
+
+
+def load_demo() -> dict[str, str]:
+    """Create missing demo users; returns {email: password} for the ones created now."""
+    from app.cli import random_password
+
+    created = {}
+    for email, name, role in DEMO_USERS:
+        if find_user_by_email(email) is None:
+            password = random_password()
+            create_user(email, name, password, role=role, confirmed=True)
+            created[email] = password
+    db.session.commit()
+    return created

@@ -1,0 +1,32 @@
+"""The main navigation: one entry per domain.
+
+`endpoint` is None for a domain whose pages are not built yet; the nav then links to a short
+notice page (dashboards.upcoming), which the domain's own blueprint replaces when it lands.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: str
+    endpoint: str | None
+    blurb: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("home", "Home", "dashboards.home", "Your overview."),
+    NavItem("screener", "Screener", None, "Filter the whole US market by price, volume, indicators and formulas."),
+    NavItem("watchlists", "Watchlists", None, "Keep the symbols you follow, with targets and stops."),
+    NavItem("alerts", "Alerts", None, "Get told the moment a condition holds: in-app, email, SMS or webhook."),
+    NavItem("paper", "Paper trading", None, "Trade with virtual money at real prices."),
+    NavItem("strategies", "Strategies", None, "Build rule-based strategies, backtest them and track them forward."),
+    NavItem("leaderboard", "Leaderboard", None, "Verified strategies ranked by a transparent score."),
+    NavItem("social", "Traders", None, "Follow and copy other traders."),
+    NavItem("journal", "Journal", None, "Keep a trading journal and get performance reviews."),
+    NavItem("learn", "Learn", None, "Lessons and indicator explanations."),
+)
+
+NAV_BY_KEY = {item.key: item for item in NAV}

@@ -1,0 +1,193 @@
+"""HTTP concerns shared by every blueprint: error pages, security headers, template helpers."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException
+
+from app.errors import DomainError, Throttled
+from app.htmx import add_vary, is_htmx
+from app.navigation import NAV
+
+log = logging.getLogger(__name__)
+ET = ZoneInfo("America/New_York")
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Upload too large",
+    422: "Check your input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def render_error(status: int, message: str | None = None, headers: dict | None = None):
+    title = ERROR_TITLES.get(status, "Error")
+    template = "errors/_error.html" if is_htmx() else "errors/error.html"
+    body = render_template(template, status=status, title=title, message=message,
+                           request_id=g.get("request_id"))
+    response = add_vary(Flask.response_class(body, status=status, mimetype="text/html"))
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return render_error(400, "The form expired or was sent from elsewhere. Reload the page and try again.")
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        return render_error(exc.status_code, exc.message, headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        headers = {}
+        if exc.code == 405 and exc.valid_methods:
+            headers["Allow"] = ", ".join(exc.valid_methods)
+        message = None if exc.code in (404, 500) else exc.description
+        return render_error(exc.code or 500, message, headers)
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        log.exception("unhandled error (request id %s) on %s %s", g.get("request_id"), request.method, request.path)
+        return render_error(500, None)
+
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint and not request.endpoint.endswith("static"):
+            response.headers.setdefault("Cache-Control", "no-store" if request.method != "GET" or
+                                        _is_private(response) else "no-cache")
+        return response
+
+
+def _is_private(response) -> bool:
+    from flask_login import current_user
+
+    return bool(getattr(current_user, "is_authenticated", False))
+
+
+# --- formatting: numbers the way traders read them ---------------------------------------
+
+
+def fmt_price(value) -> str:
+    if value is None:
+        return "—"
+    v = float(value)
+    return f"{v:,.4f}" if abs(v) < 1 else f"{v:,.2f}"
+
+
+def fmt_money(value) -> str:
+    if value is None:
+        return "—"
+    v = float(value)
+    sign = "−" if v < 0 else ""
+    return f"{sign}${abs(v):,.2f}"
+
+
+def fmt_change(value, suffix: str = "%", decimals: int = 2) -> Markup:
+    """A signed, coloured change with an arrow, so colour is never the only cue."""
+    if value is None:
+        return Markup('<span class="num muted">—</span>')
+    v = float(value)
+    if v > 0:
+        cls, arrow, sign = "up", "▲", "+"
+    elif v < 0:
+        cls, arrow, sign = "down", "▼", "−"
+    else:
+        cls, arrow, sign = "flat", "", ""
+    text = f"{sign}{abs(v):,.{decimals}f}{suffix}"
+    return Markup(f'<span class="num {cls}">{arrow} {escape(text)}</span>' if arrow else
+                  f'<span class="num {cls}">{escape(text)}</span>')
+
+
+def fmt_abbrev(value) -> Markup:
+    """1.2B / 350M / 12.5K with the exact value on hover."""
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    v = float(value)
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(v) >= threshold:
+            short = f"{v / threshold:,.1f}{suffix}"
+            break
+    else:
+        short = f"{v:,.0f}"
+    exact = f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
+    return Markup(f'<span class="num" title="{escape(exact)}">{escape(short)}</span>')
+
+
+def fmt_et(value: datetime | None, fmt: str = "%b %d, %Y %H:%M ET") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(ET).strftime(fmt)
+
+
+def fmt_ago(value: datetime | None) -> str:
+    if value is None:
+        return "never"
+    from app.database import utcnow
+
+    seconds = int((utcnow() - value).total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        price=fmt_price, money=fmt_money, change=fmt_change, abbrev=fmt_abbrev, et=fmt_et, ago=fmt_ago
+    )
+
+    @app.context_processor
+    def globals_():
+        from app.billing.plans import plan_for
+
+        return {
+            "app_name": app.config["APP_NAME"],
+            "app_version": app.config["APP_VERSION"],
+            "nav_items": NAV,
+            "plan_for": plan_for,
+            "Decimal": Decimal,
+        }

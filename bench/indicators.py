@@ -24,9 +24,7 @@ def make_bars(n_symbols: int = N_SYMBOLS, n_bars: int = N_BARS, seed: int = 42):
     open_ = close * np.exp(rng.normal(0, 0.005, size=close.shape))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.02, size=close.shape))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.02, size=close.shape))
-    volume = rng.lognormal(13, 1, size=(n_symbols, 1)) * rng.lognormal(
-        0, 0.4, size=close.shape
-    )
+    volume = rng.lognormal(13, 1, size=(n_symbols, 1)) * rng.lognormal(0, 0.4, size=close.shape)
     return open_, high, low, close, volume
 
 

@@ -28,6 +28,7 @@ def _median_with_setup(fn, setup, repeat: int = 5) -> float:
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
+
 SECTORS = [
     "Technology",
     "Energy",
@@ -48,9 +49,7 @@ def make_data(n_symbols: int, n_bars: int, seed: int = 7) -> SeriesData:
     open_ = close * np.exp(rng.normal(0, 0.005, size=close.shape))
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.02, size=close.shape))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.02, size=close.shape))
-    volume = rng.lognormal(13, 1, size=(n_symbols, 1)) * rng.lognormal(
-        0, 0.4, size=close.shape
-    )
+    volume = rng.lognormal(13, 1, size=(n_symbols, 1)) * rng.lognormal(0, 0.4, size=close.shape)
     return SeriesData(
         {
             "open": open_,
@@ -119,9 +118,7 @@ def run() -> None:
     )
 
     # time series
-    entry = compile_rule(
-        "crosses_above(sma(close, 50), sma(close, 200)) and rsi(14) < 70", "condition"
-    )
+    entry = compile_rule("crosses_above(sma(close, 50), sma(close, 200)) and rsi(14) < 70", "condition")
     exit_ = compile_rule(
         "crosses_below(sma(close, 50), sma(close, 200)) or close < highest(close, 20) * 0.9",
         "condition",

@@ -98,9 +98,7 @@ def _rolling(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     ok = np.zeros((m, t), dtype=bool)
     nan = np.isnan(a)
     if not nan.any():
-        centre = a[
-            :, -1:
-        ].copy()  # any per-row constant works; keeps running sums small
+        centre = a[:, -1:].copy()  # any per-row constant works; keeps running sums small
         cs = np.zeros((m, t + 1))
         np.cumsum(a - centre, axis=1, out=cs[:, 1:])
         if n <= t:
@@ -109,9 +107,7 @@ def _rolling(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
         return centre, s, ok
     cnt = (~nan).sum(axis=1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        centre = np.where(
-            cnt > 0, np.nansum(a, axis=1, keepdims=True) / np.maximum(cnt, 1), 0.0
-        )
+        centre = np.where(cnt > 0, np.nansum(a, axis=1, keepdims=True) / np.maximum(cnt, 1), 0.0)
     d = np.where(nan, 0.0, a - centre)
     cs = np.zeros((m, t + 1))
     np.cumsum(d, axis=1, out=cs[:, 1:])
@@ -128,9 +124,7 @@ def _first_valid(a: np.ndarray) -> np.ndarray:
     return np.where(valid.any(axis=1), valid.argmax(axis=1), a.shape[1])
 
 
-def _smooth(
-    a: np.ndarray, n: int, alpha: float, seed_offset: int | None = None
-) -> np.ndarray:
+def _smooth(a: np.ndarray, n: int, alpha: float, seed_offset: int | None = None) -> np.ndarray:
     """Exponential smoothing of 2-D ``a`` along time, seeded with a simple mean.
 
     For each row the seed is the mean of the ``n`` values ending at bar
@@ -226,9 +220,7 @@ def stdev(x, n: int) -> np.ndarray:
         if n <= t:
             step = max(1, _CHUNK_ELEMENTS // (t * n))
             for r0 in range(0, m, step):  # chunks of rows, not one symbol at a time
-                w = np.lib.stride_tricks.sliding_window_view(
-                    a[r0 : r0 + step], n, axis=1
-                )
+                w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
                 dev = w - w.mean(axis=2, keepdims=True)
                 r[r0 : r0 + step, n - 1 :] = np.sqrt((dev * dev).mean(axis=2))
         return _restore(r, shape)

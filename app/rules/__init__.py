@@ -46,3 +46,9 @@ __all__ = [
     "evaluate_many",
     "parse_definition",
 ]
+
+from flask import Blueprint  # noqa: E402
+
+bp = Blueprint("rules", __name__, url_prefix="/rules")
+
+from app.rules import routes  # noqa: E402,F401

@@ -241,8 +241,7 @@ class Checker:
             )
         if depth > MAX_EXPANDED_DEPTH:
             raise RuleError(
-                f"the formula is nested more than {MAX_EXPANDED_DEPTH} levels deep "
-                "(custom indicators included)",
+                f"the formula is nested more than {MAX_EXPANDED_DEPTH} levels deep (custom indicators included)",
                 node.pos,
             )
         env = env or {}
@@ -312,9 +311,7 @@ class Checker:
         candidates = list(FIELDS) + list(env)
         if self.custom is not None:
             candidates += list(self.custom.names())
-        raise RuleError(
-            f"unknown field `{name}`", node.pos, suggestion=suggest(name, candidates)
-        )
+        raise RuleError(f"unknown field `{name}`", node.pos, suggestion=suggest(name, candidates))
 
     def _binary(self, node: sx.Binary, env: dict, depth: int) -> Expr:
         op = node.op
@@ -324,11 +321,7 @@ class Checker:
             self._want(a, CONDITION, f"`{op}` combines conditions", node.left)
             self._want(b, CONDITION, f"`{op}` combines conditions", node.right)
             if isinstance(a, Const) and isinstance(b, Const):
-                v = (
-                    fx.k_and(a.value, b.value)
-                    if op == "and"
-                    else fx.k_or(a.value, b.value)
-                )
+                v = fx.k_and(a.value, b.value) if op == "and" else fx.k_or(a.value, b.value)
                 return Const(float(v), CONDITION, node.pos)
             return Logic(op, a, b, node.pos)
         if op in fx.ARITHMETIC:
@@ -343,16 +336,13 @@ class Checker:
             if a.kind != TEXT or b.kind != TEXT:
                 other = node.right if a.kind == TEXT else node.left
                 raise RuleError(
-                    f"`{op}` compares text with text, but this is "
-                    f"{KIND_LABEL[(b if a.kind == TEXT else a).kind]}",
+                    f"`{op}` compares text with text, but this is {KIND_LABEL[(b if a.kind == TEXT else a).kind]}",
                     _start(other),
                     ["text in quotes"],
                 )
             if isinstance(a, Const) and isinstance(b, Const):
                 same = a.value == b.value
-                return Const(
-                    float(same if op == "==" else not same), CONDITION, node.pos
-                )
+                return Const(float(same if op == "==" else not same), CONDITION, node.pos)
             return Compare(op, a, b, node.pos)
         for side, e in ((node.left, a), (node.right, b)):
             if e.kind != NUMBER:
@@ -389,9 +379,7 @@ class Checker:
         seen_named = False
         for a in node.args:
             if a.name is None and seen_named:
-                raise RuleError(
-                    "a positional argument cannot follow a named one", a.pos
-                )
+                raise RuleError("a positional argument cannot follow a named one", a.pos)
             seen_named = seen_named or a.name is not None
             args.append((a, self.check(a.value, env, depth)))
         bound = self._bind(fn, node, args)
@@ -408,8 +396,7 @@ class Checker:
                     e = FieldRef(p.default, NUMBER, node.pos)
                 if e.kind != NUMBER:
                     raise RuleError(
-                        f"argument `{p.name}` of {fn.name}() must be a number series, "
-                        f"but this is {KIND_LABEL[e.kind]}",
+                        f"argument `{p.name}` of {fn.name}() must be a number series, but this is {KIND_LABEL[e.kind]}",
                         pos,
                         [KIND_LABEL[NUMBER]],
                     )
@@ -430,8 +417,7 @@ class Checker:
         if not isinstance(e, Const) or e.kind != NUMBER:
             what = "window length" if p.kind == WINDOW else "value"
             raise RuleError(
-                f"argument `{p.name}` of {fn.name}() is a {what} and must be a number "
-                "written in the formula (like 14)",
+                f"argument `{p.name}` of {fn.name}() is a {what} and must be a number written in the formula (like 14)",
                 pos,
                 ["a number"],
             )
@@ -447,8 +433,7 @@ class Checker:
             return int(v)
         if not (math.isfinite(v) and p.lo <= v <= p.hi):
             raise RuleError(
-                f"`{p.name}` of {fn.name}() must be from {_fmt(p.lo)} to {_fmt(p.hi)}, "
-                f"got {v:g}",
+                f"`{p.name}` of {fn.name}() must be from {_fmt(p.lo)} to {_fmt(p.hi)}, got {v:g}",
                 pos,
                 [f"a number from {_fmt(p.lo)} to {_fmt(p.hi)}"],
             )
@@ -495,9 +480,7 @@ class Checker:
                     suggest(arg.name, [q.name for q in params]),
                 )
             if p.name in bound:
-                raise RuleError(
-                    f"argument `{p.name}` of {fn.name}() is given twice", arg.pos
-                )
+                raise RuleError(f"argument `{p.name}` of {fn.name}() is given twice", arg.pos)
             bound[p.name] = (arg, e)
         for p in params:
             if p.required and p.name not in bound:
@@ -516,13 +499,9 @@ class Checker:
             chain = " → ".join(self.stack[self.stack.index(name) :] + [name])
             raise RuleError(f"custom indicator `{name}` calls itself ({chain})", pos)
         if len(self.stack) >= MAX_CUSTOM_NESTING:
-            raise RuleError(
-                f"custom indicators are nested more than {MAX_CUSTOM_NESTING} deep", pos
-            )
+            raise RuleError(f"custom indicators are nested more than {MAX_CUSTOM_NESTING} deep", pos)
         if definition.error is not None:
-            raise RuleError(
-                f"custom indicator `{name}` is invalid: {definition.error.message}", pos
-            )
+            raise RuleError(f"custom indicator `{name}` is invalid: {definition.error.message}", pos)
         values = {p: d for p, d, _ in definition.params}
         given = set()
         names = [p for p, _, _ in definition.params]
@@ -531,8 +510,7 @@ class Checker:
             e = self.check(a.value, env, depth)
             if not isinstance(e, Const) or e.kind != NUMBER:
                 raise RuleError(
-                    f"arguments of custom indicator `{name}` must be numbers written in the "
-                    "formula (like 20)",
+                    f"arguments of custom indicator `{name}` must be numbers written in the formula (like 20)",
                     _start(a.value),
                     ["a number"],
                 )
@@ -555,9 +533,7 @@ class Checker:
                     )
                 target = a.name
             if target in given:
-                raise RuleError(
-                    f"argument `{target}` of {name}() is given twice", a.pos
-                )
+                raise RuleError(f"argument `{target}` of {name}() is given twice", a.pos)
             given.add(target)
             values[target] = float(e.value)
         self.stack.append(name)
@@ -565,9 +541,7 @@ class Checker:
             return self.check(definition.body, values, depth)
         except RuleError as err:
             detail = err.message
-            if detail.startswith(
-                _IN_CUSTOM
-            ):  # report only the outermost custom indicator
+            if detail.startswith(_IN_CUSTOM):  # report only the outermost custom indicator
                 detail = detail.split("`: ", 1)[1]
             raise RuleError(
                 f"{_IN_CUSTOM}{name}`: {detail}",

@@ -127,22 +127,16 @@ class CompiledRule:
                 key = (step.key, width)
                 r = memo.get(key)
                 if r is None:
-                    r = step.compute(
-                        [results[j] for j in self.children[i]], width, data, n_symbols
-                    )
+                    r = step.compute([results[j] for j in self.children[i]], width, data, n_symbols)
                     if step.memoise or np.size(r) <= _SMALL:
                         memo[key] = r
                 results[i] = r
                 if time.perf_counter() > deadline:
-                    raise RuleError(
-                        f"evaluating the formula took longer than {limit:g} s"
-                    )
+                    raise RuleError(f"evaluating the formula took longer than {limit:g} s")
         out = results[-1]
         out = np.asarray(out, dtype=np.float64)
         if mode == CROSS_SECTION:
-            out = np.broadcast_to(
-                out, (n_symbols, out.shape[-1] if out.ndim == 2 else 1)
-            )
+            out = np.broadcast_to(out, (n_symbols, out.shape[-1] if out.ndim == 2 else 1))
             out = out[:, -1]
         else:
             out = np.broadcast_to(out, (n_symbols, n_bars))
@@ -223,9 +217,7 @@ def compile_rule(text: str, expect: str | None = None, custom=None) -> CompiledR
         e = RuleError("the formula is nested too deeply")
         _cache.put(key, e)
         raise e from None
-    except (
-        Exception
-    ):  # a bug must still surface as a RuleError to the user, and be logged
+    except Exception:  # a bug must still surface as a RuleError to the user, and be logged
         log.exception("internal error compiling rule %r", text)
         raise RuleError("internal error while checking the formula") from None
     _cache.put(key, result)
@@ -241,9 +233,7 @@ def check(text: str, expect: str | None = None, custom=None) -> dict:
     return {"ok": True, "kind": rule.kind, "kind_label": rule.kind_label}
 
 
-def evaluate_many(
-    rules, data: SeriesData, mode: str = CROSS_SECTION, time_limit: float | None = None
-) -> list:
+def evaluate_many(rules, data: SeriesData, mode: str = CROSS_SECTION, time_limit: float | None = None) -> list:
     """Evaluate several compiled rules on one data batch (sharing sub-expression results).
 
     Returns one result per rule: an array, or the :class:`RuleError` it raised (one bad rule

@@ -73,9 +73,7 @@ def parse_definition(text: str) -> CustomIndicator:
     if name in FIELDS:
         raise RuleError(f"`{name}` is a field; choose another name", d.pos)
     if len(d.params) > MAX_PARAMS:
-        raise RuleError(
-            f"a custom indicator takes at most {MAX_PARAMS} parameters", d.pos
-        )
+        raise RuleError(f"a custom indicator takes at most {MAX_PARAMS} parameters", d.pos)
     seen = set()
     params = []
     for pname, default, pos in d.params:
@@ -106,9 +104,7 @@ class CustomIndicatorSet:
     :class:`RuleError` otherwise.
     """
 
-    def __init__(
-        self, definitions: Iterable[CustomIndicator | str] = (), keep_invalid=False
-    ):
+    def __init__(self, definitions: Iterable[CustomIndicator | str] = (), keep_invalid=False):
         self._defs: dict[str, CustomIndicator] = {}
         for d in definitions:
             if isinstance(d, str):
@@ -122,11 +118,9 @@ class CustomIndicatorSet:
             if d.name in self._defs:
                 raise RuleError(f"custom indicator `{d.name}` is defined twice")
             self._defs[d.name] = d
-        digest = hashlib.sha1()
+        digest = hashlib.sha256()
         for name in sorted(self._defs):
-            digest.update(
-                self._defs[name].text.encode("utf-8", "surrogatepass") + b"\0"
-            )
+            digest.update(self._defs[name].text.encode("utf-8", "surrogatepass") + b"\0")
         #: part of compiled-rule cache keys: changes whenever any definition changes
         self.version = digest.hexdigest()
 
@@ -151,9 +145,7 @@ class CustomIndicatorSet:
         return CustomIndicatorSet([*others, d], keep_invalid=True)
 
     def without(self, name: str) -> CustomIndicatorSet:
-        return CustomIndicatorSet(
-            [x for x in self._defs.values() if x.name != name], keep_invalid=True
-        )
+        return CustomIndicatorSet([x for x in self._defs.values() if x.name != name], keep_invalid=True)
 
     def check(self, name: str):
         """Type-check one definition (with its defaults) in the context of this set.

@@ -49,33 +49,23 @@ class SeriesData:
             a = np.asarray(values, dtype=np.float64)
             if a.ndim == 2:
                 if n_bars is not None and a.shape[1] != n_bars:
-                    raise ValueError(
-                        f"field {name!r} has {a.shape[1]} bars, expected {n_bars}"
-                    )
+                    raise ValueError(f"field {name!r} has {a.shape[1]} bars, expected {n_bars}")
                 n_bars = a.shape[1]
             elif a.ndim != 1:
-                raise ValueError(
-                    f"field {name!r} must be 1-D or 2-D, got shape {a.shape}"
-                )
+                raise ValueError(f"field {name!r} must be 1-D or 2-D, got shape {a.shape}")
             if n_symbols is not None and a.shape[0] != n_symbols:
-                raise ValueError(
-                    f"field {name!r} has {a.shape[0]} symbols, expected {n_symbols}"
-                )
+                raise ValueError(f"field {name!r} has {a.shape[0]} symbols, expected {n_symbols}")
             n_symbols = a.shape[0]
             a = a if a.ndim == 2 else a.reshape(-1, 1)
             a.flags.writeable = False
             self._fields[name.lower()] = a
         self._text: dict[str, np.ndarray] = {}
         for name, values in (text or {}).items():
-            arr = np.array(
-                ["" if v is None else str(v).casefold() for v in values], dtype=str
-            )
+            arr = np.array(["" if v is None else str(v).casefold() for v in values], dtype=str)
             if arr.ndim != 1:
                 raise ValueError(f"text field {name!r} must be 1-D")
             if n_symbols is not None and arr.shape[0] != n_symbols:
-                raise ValueError(
-                    f"text field {name!r} has {arr.shape[0]} symbols, expected {n_symbols}"
-                )
+                raise ValueError(f"text field {name!r} has {arr.shape[0]} symbols, expected {n_symbols}")
             n_symbols = arr.shape[0]
             self._text[name.lower()] = arr.reshape(-1, 1)
         if n_symbols is None:
@@ -106,9 +96,7 @@ class SeriesData:
         try:
             value = np.asarray(spec.derive(lambda other: self.number(other, position)))
         except RuleError:
-            raise RuleError(
-                f"field `{name}` is not available in this data", position
-            ) from None
+            raise RuleError(f"field `{name}` is not available in this data", position) from None
         value.flags.writeable = False
         self.cache[key] = value
         return value

@@ -113,9 +113,7 @@ FIELD_LIST: tuple[Field, ...] = (
         "",
         lambda g: ind.macd(g("close"))[1],
     ),
-    _f(
-        "macd_hist", "MACD histogram (12, 26, 9)", "", lambda g: ind.macd(g("close"))[2]
-    ),
+    _f("macd_hist", "MACD histogram (12, 26, 9)", "", lambda g: ind.macd(g("close"))[2]),
     _f(
         "bb_upper",
         "Upper Bollinger band (20, 2)",

@@ -73,12 +73,8 @@ class Function:
     impl: Callable = field(repr=False, compare=False)
     # extra past bars needed beyond the bars asked for, from the constant arguments;
     # returns FULL (None) when the whole history is needed.
-    lookback: Callable[[dict], int | None] = field(
-        repr=False, compare=False, default=None
-    )
-    validate: Callable[[dict], str | None] | None = field(
-        repr=False, compare=False, default=None
-    )
+    lookback: Callable[[dict], int | None] = field(repr=False, compare=False, default=None)
+    validate: Callable[[dict], str | None] | None = field(repr=False, compare=False, default=None)
 
     def signature(self) -> str:
         return f"{self.name}({', '.join(p.signature() for p in self.params)})"
@@ -117,16 +113,12 @@ def compare(op: str, a, b) -> np.ndarray:
 
 def k_and(a, b):
     """Kleene AND: false wins, then unknown, then true."""
-    return np.where(
-        (a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 1.0)
-    )
+    return np.where((a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 1.0))
 
 
 def k_or(a, b):
     """Kleene OR: true wins, then unknown, then false."""
-    return np.where(
-        (a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0)
-    )
+    return np.where((a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), np.nan, 0.0))
 
 
 def k_not(a):

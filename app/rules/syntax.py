@@ -8,18 +8,17 @@ are enforced as nodes are created.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
-import re
-
 from lark import Lark, Token, Transformer
-from lark.lexer import Lexer
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
 )
+from lark.lexer import Lexer
 
 from app.rules.errors import RuleError
 
@@ -259,9 +258,7 @@ class _Build(Transformer):
     def definition(self, c):
         name_tok, *params, body = c
         params = [p for p in params if p is not None]
-        return Definition(
-            str(name_tok).lower(), name_tok.start_pos, tuple(params), body, body.pos
-        )
+        return Definition(str(name_tok).lower(), name_tok.start_pos, tuple(params), body, body.pos)
 
 
 _TOKEN_RE = re.compile(
@@ -361,15 +358,10 @@ def _plain_parse_table(parser: Lark) -> None:
     faster (same equality), which matters when compiling thousands of rules."""
     try:
         table = parser.parser.parser.parser.parse_table
-        table.states = {
-            st: {str(k): v for k, v in actions.items()}
-            for st, actions in table.states.items()
-        }
+        table.states = {st: {str(k): v for k, v in actions.items()} for st, actions in table.states.items()}
         for rule in parser.rules:
             rule.origin.name = str(rule.origin.name)
-    except (
-        AttributeError
-    ):  # pragma: no cover - a lark layout change: just skip the speed-up
+    except AttributeError:  # pragma: no cover - a lark layout change: just skip the speed-up
         pass
 
 
@@ -384,13 +376,9 @@ def _expected(names) -> list[str]:
 def _char_error(text: str, pos: int, expected) -> RuleError:
     ch = text[pos : pos + 2]
     if ch[:1] in "&|":
-        return RuleError(
-            "use `and` / `or` to combine conditions", pos, ["`and`", "`or`"]
-        )
+        return RuleError("use `and` / `or` to combine conditions", pos, ["`and`", "`or`"])
     if ch[:1] == "!":
-        return RuleError(
-            "use `not` to negate a condition (or `!=` to compare)", pos, ["`not`"]
-        )
+        return RuleError("use `not` to negate a condition (or `!=` to compare)", pos, ["`not`"])
     return RuleError(f"unexpected character `{text[pos]}`", pos, expected)
 
 
@@ -400,31 +388,21 @@ def _token_text(tok: Token) -> str:
 
 def _syntax_error(text: str, e: UnexpectedInput) -> RuleError:
     pos = getattr(e, "pos_in_stream", None)
-    if (
-        isinstance(e, UnexpectedToken)
-        and e.token.type == "$END"
-        or isinstance(e, UnexpectedEOF)
-    ):
+    if isinstance(e, UnexpectedToken) and e.token.type == "$END" or isinstance(e, UnexpectedEOF):
         expected = _expected(getattr(e, "expected", ()) or getattr(e, "accepts", ()))
         return RuleError("the formula ends too early", len(text), expected)
     if pos is None:
         pos = len(text)
     ch = text[pos : pos + 2]
     if ch[:1] == "=" and ch != "==":
-        return RuleError(
-            "use `==` to compare (a single `=` names an argument)", pos, ["`==`"]
-        )
+        return RuleError("use `==` to compare (a single `=` names an argument)", pos, ["`==`"])
     if ch[:1] in "&|":
-        return RuleError(
-            "use `and` / `or` to combine conditions", pos, ["`and`", "`or`"]
-        )
+        return RuleError("use `and` / `or` to combine conditions", pos, ["`and`", "`or`"])
     if isinstance(e, UnexpectedToken) and e.token.type == "BAD_CHARACTER":
         if ch[:1] in "\"'":
             return RuleError("text in quotes is not closed", pos, ["a closing quote"])
         return _char_error(text, pos, _expected(e.expected or ()))
-    if isinstance(
-        e, UnexpectedCharacters
-    ):  # pragma: no cover - our lexer never raises it
+    if isinstance(e, UnexpectedCharacters):  # pragma: no cover - our lexer never raises it
         return _char_error(text, pos, _expected(e.allowed or ()))
     if isinstance(e, UnexpectedToken):
         allowed = _expected(e.expected or ())

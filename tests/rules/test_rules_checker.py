@@ -91,8 +91,7 @@ def test_unknown_field_suggests():
         ),
         (
             "sma(close, close)",
-            "argument `n` of sma() is a window length and must be a number written in the "
-            "formula (like 14)",
+            "argument `n` of sma() is a window length and must be a number written in the formula (like 14)",
             12,
         ),
         (
@@ -119,14 +118,12 @@ def test_unknown_field_suggests():
         ),
         (
             "close and open",
-            "`and` combines conditions, but this is a number (add a comparison "
-            "such as `> 0`)",
+            "`and` combines conditions, but this is a number (add a comparison such as `> 0`)",
             1,
         ),
         (
             "not close",
-            "`not` applies to a condition, but this is a number (add a comparison "
-            "such as `> 0`)",
+            "`not` applies to a condition, but this is a number (add a comparison such as `> 0`)",
             5,
         ),
         (
@@ -166,9 +163,7 @@ def test_check_errors(text, message, column):
 
 def test_expected_kind():
     e = rule_error("close + 1", expect="condition")
-    assert e.message == (
-        "expected a condition, but the formula gives a number (add a comparison such as `> 0`)"
-    )
+    assert e.message == ("expected a condition, but the formula gives a number (add a comparison such as `> 0`)")
     e = rule_error("close > 1", expect="number")
     assert e.message == "expected a number, but the formula gives a condition"
     assert compile_rule("close > 1", expect="condition").kind == "condition"
@@ -188,16 +183,11 @@ def test_constant_folding_and_keys_shared():
     a = compile_rule("sma(close, 50) > 1 + 1")
     b = compile_rule("sma(close, n=50) > 2")
     assert a.root.key == b.root.key
-    assert (
-        compile_rule("rsi(14) < 30").root.key
-        == compile_rule("rsi(close, 14) < 30").root.key
-    )
+    assert compile_rule("rsi(14) < 30").root.key == compile_rule("rsi(close, 14) < 30").root.key
 
 
 def test_common_subexpressions_planned_once():
-    r = compile_rule(
-        "(close - lowest(low, 252)) / (highest(high, 252) - lowest(low, 252)) > 0.9"
-    )
+    r = compile_rule("(close - lowest(low, 252)) / (highest(high, 252) - lowest(low, 252)) > 0.9")
     keys = [s.key for s in r.steps]
     assert len(keys) == len(set(keys))
     assert sum(k == "lowest(low,n=252)" for k in keys) == 1

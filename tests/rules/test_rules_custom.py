@@ -65,13 +65,8 @@ def test_bad_definitions(text, message):
 
 
 def test_custom_calls_custom_and_condition_kind():
-    custom = CustomIndicatorSet(
-        [MY_OSC, "stretched(n=14, k=1.5) = my_osc(n) > k", "double(x=2) = close * x"]
-    )
-    assert (
-        compile_rule("stretched(20, 2) and double() > 1", custom=custom).kind
-        == "condition"
-    )
+    custom = CustomIndicatorSet([MY_OSC, "stretched(n=14, k=1.5) = my_osc(n) > k", "double(x=2) = close * x"])
+    assert compile_rule("stretched(20, 2) and double() > 1", custom=custom).kind == "condition"
     assert custom.check("stretched") == "condition"
     assert custom.problems() == {}
 
@@ -85,9 +80,7 @@ def test_direct_recursion_is_reported():
 
 
 def test_cycle_is_reported_with_chain():
-    custom = CustomIndicatorSet(
-        ["a(n=2) = b(n) + 1", "b(n=3) = c(n) * 2", "c(n=1) = a(n)"]
-    )
+    custom = CustomIndicatorSet(["a(n=2) = b(n) + 1", "b(n=3) = c(n) * 2", "c(n=1) = a(n)"])
     with pytest.raises(RuleError) as e:
         compile_rule("a(5) > 0", custom=custom)
     assert "custom indicator `a` calls itself (a → b → c → a)" in e.value.message
@@ -114,10 +107,7 @@ def test_stored_definition_that_no_longer_parses_is_kept_and_reported():
     assert set(custom.problems()) == {"broken"}
     with pytest.raises(RuleError) as e:
         compile_rule("broken() > 1", custom=custom)
-    assert (
-        e.value.message
-        == "custom indicator `broken` is invalid: the formula ends too early"
-    )
+    assert e.value.message == "custom indicator `broken` is invalid: the formula ends too early"
     assert compile_rule("my_osc() > 1", custom=custom).kind == "condition"
     with pytest.raises(RuleError):
         CustomIndicatorSet(["broken(n=3) = close >"])
@@ -128,16 +118,14 @@ def test_stored_definition_that_no_longer_parses_is_kept_and_reported():
     [
         (
             "my_osc(close)",
-            "arguments of custom indicator `my_osc` must be numbers written in the "
-            "formula (like 20)",
+            "arguments of custom indicator `my_osc` must be numbers written in the formula (like 20)",
         ),
         ("my_osc(1, 2)", "too many arguments for my_osc(): it takes my_osc(n=14)"),
         ("my_osc(m=2)", "my_osc() has no argument `m`"),
         ("my_osc(3, n=2)", "argument `n` of my_osc() is given twice"),
         (
             "my_osc(0)",
-            "in custom indicator `my_osc`: window length `n` of sma() must be a whole "
-            "number from 1 to 1000, got 0",
+            "in custom indicator `my_osc`: window length `n` of sma() must be a whole number from 1 to 1000, got 0",
         ),
         ("my_osx(3)", "unknown function `my_osx`"),
     ],
@@ -162,9 +150,7 @@ def test_cache_key_includes_custom_version():
 
 def test_expansion_blowup_is_limited():
     # each level triples the expanded size: l5 has 849 parts, l6 2550
-    defs = ["l0(n=1) = close"] + [
-        f"l{i}(n=1) = l{i - 1}() + l{i - 1}() + l{i - 1}()" for i in range(1, 8)
-    ]
+    defs = ["l0(n=1) = close"] + [f"l{i}(n=1) = l{i - 1}() + l{i - 1}() + l{i - 1}()" for i in range(1, 8)]
     custom = CustomIndicatorSet(defs)
     assert compile_rule("l5() > 0", custom=custom).kind == "condition"
     with pytest.raises(RuleError) as e:
@@ -180,9 +166,7 @@ def test_deep_custom_nesting_is_limited():
     custom = CustomIndicatorSet(defs)
     with pytest.raises(RuleError) as e:
         compile_rule("m14() > 0", custom=custom)
-    assert e.value.message == (
-        "in custom indicator `m14`: custom indicators are nested more than 10 deep"
-    )
+    assert e.value.message == ("in custom indicator `m14`: custom indicators are nested more than 10 deep")
 
 
 def test_duplicate_names_rejected():

@@ -51,9 +51,7 @@ def eq(got, want):
 # ------------------------------------------------------------------ hand-computed values
 def test_arithmetic_hand_computed():
     eq(ts("close * 2 + 1")[0], [3, 5, 7, 9, 11, 13])
-    eq(
-        ts("-close % 4")[0], [3, 2, 1, 0, 3, 2]
-    )  # modulo follows the sign of the divisor
+    eq(ts("-close % 4")[0], [3, 2, 1, 0, 3, 2])  # modulo follows the sign of the divisor
     eq(ts("(high - low) / 2")[1], [1] * 6)
     eq(cs("close / ref(close, 1)"), [6 / 5, 1 / 2, 3 / 4])
 
@@ -104,10 +102,7 @@ def test_kleene_logic_unknown_never_true():
     # false and unknown -> false; true or unknown -> true
     assert ts("close > 100 and close > sma(close, 3)")[0].tolist() == [False] * 6
     assert ts("close > 0 or close > sma(close, 3)")[0].tolist() == [True] * 6
-    assert (
-        ts("close > 100 or close > sma(close, 3)")[0].tolist()
-        == [False, False] + [True] * 4
-    )
+    assert ts("close > 100 or close > sma(close, 3)")[0].tolist() == [False, False] + [True] * 4
 
 
 def test_crosses():
@@ -281,9 +276,7 @@ REFERENCES = {
     "atr": ("atr(10)", lambda o, h, lo, c, v: ind.atr(h, lo, c, 10)),
     "bb_upper": (
         "bb_upper(close, 8, 1.5)",
-        lambda o, h, lo, c, v: loop_window(
-            c, 8, lambda w: sum(w) / 8 + 1.5 * _pstdev(w)
-        ),
+        lambda o, h, lo, c, v: loop_window(c, 8, lambda w: sum(w) / 8 + 1.5 * _pstdev(w)),
     ),
     "bb_mid": (
         "bb_mid()",
@@ -291,9 +284,7 @@ REFERENCES = {
     ),
     "bb_lower": (
         "bb_lower()",
-        lambda o, h, lo, c, v: loop_window(
-            c, 20, lambda w: sum(w) / 20 - 2 * _pstdev(w)
-        ),
+        lambda o, h, lo, c, v: loop_window(c, 20, lambda w: sum(w) / 20 - 2 * _pstdev(w)),
     ),
     "stdev": ("stdev(close, 7)", lambda o, h, lo, c, v: loop_window(c, 7, _pstdev)),
     "highest": ("highest(high, 9)", lambda o, h, lo, c, v: loop_window(h, 9, max)),
@@ -307,9 +298,9 @@ REFERENCES = {
     ),
     "crosses_above": (
         "crosses_above(close, sma(close, 5))",
-        lambda o, h, lo, c, v: (
-            lambda s: (c > s) & (loop_shift(c, 1) <= loop_shift(s, 1))
-        )(loop_window(c, 5, lambda w: sum(w) / 5)),
+        lambda o, h, lo, c, v: (lambda s: (c > s) & (loop_shift(c, 1) <= loop_shift(s, 1)))(
+            loop_window(c, 5, lambda w: sum(w) / 5)
+        ),
     ),
     "crosses_below": (
         "crosses_below(close, open)",
@@ -317,15 +308,12 @@ REFERENCES = {
     ),
     "rising": (
         "rising(close, 3)",
-        lambda o, h, lo, c, v: (
-            c > np.fmax(np.fmax(loop_shift(c, 1), loop_shift(c, 2)), loop_shift(c, 3))
-        )
+        lambda o, h, lo, c, v: (c > np.fmax(np.fmax(loop_shift(c, 1), loop_shift(c, 2)), loop_shift(c, 3)))
         & ~np.isnan(loop_shift(c, 3)),
     ),
     "falling": (
         "falling(close, 2)",
-        lambda o, h, lo, c, v: (c < np.fmin(loop_shift(c, 1), loop_shift(c, 2)))
-        & ~np.isnan(loop_shift(c, 2)),
+        lambda o, h, lo, c, v: (c < np.fmin(loop_shift(c, 1), loop_shift(c, 2))) & ~np.isnan(loop_shift(c, 2)),
     ),
     "between": (
         "between(close, open, high)",
@@ -336,9 +324,7 @@ REFERENCES = {
     "max": ("max(open, close)", lambda o, h, lo, c, v: np.maximum(o, c)),
     "round": (
         "round(close, 1)",
-        lambda o, h, lo, c, v: np.vectorize(
-            lambda x: math.copysign(math.floor(abs(x) * 10 + 0.5) / 10, x)
-        )(c),
+        lambda o, h, lo, c, v: np.vectorize(lambda x: math.copysign(math.floor(abs(x) * 10 + 0.5) / 10, x))(c),
     ),
     "log": ("log(close)", lambda o, h, lo, c, v: np.log(c)),
     "sqrt": ("sqrt(close)", lambda o, h, lo, c, v: np.sqrt(c)),
@@ -352,9 +338,7 @@ def market(n_symbols=4, n_bars=80, seed=3):
     h = np.maximum(o, c) * 1.01
     lo = np.minimum(o, c) * 0.99
     v = rng.uniform(1e5, 1e6, c.shape)
-    return (o, h, lo, c, v), SeriesData(
-        {"open": o, "high": h, "low": lo, "close": c, "volume": v}
-    )
+    return (o, h, lo, c, v), SeriesData({"open": o, "high": h, "low": lo, "close": c, "volume": v})
 
 
 def test_every_function_has_a_reference():
@@ -376,9 +360,7 @@ def test_function_against_reference(name):
         np.testing.assert_array_equal(got_cs, want[:, -1])
     else:
         np.testing.assert_allclose(got_ts, want, rtol=1e-9, atol=1e-9, equal_nan=True)
-        np.testing.assert_allclose(
-            got_cs, want[:, -1], rtol=1e-9, atol=1e-9, equal_nan=True
-        )
+        np.testing.assert_allclose(got_cs, want[:, -1], rtol=1e-9, atol=1e-9, equal_nan=True)
 
 
 # ------------------------------------------------------------------ modes, memo, limits
@@ -396,9 +378,7 @@ def test_cross_section_equals_last_bar_of_time_series(text):
     _, data = market(n_symbols=30, n_bars=300, seed=9)
     rule = compile_rule(text)
     last = rule.evaluate(data, "time_series")[:, -1]
-    fresh = SeriesData(
-        {k: data.number(k) for k in ("open", "high", "low", "close", "volume")}
-    )
+    fresh = SeriesData({k: data.number(k) for k in ("open", "high", "low", "close", "volume")})
     np.testing.assert_array_equal(rule.evaluate(fresh), last)
 
 
@@ -423,9 +403,7 @@ def test_memo_shares_indicator_work_across_rules(monkeypatch):
 
 def test_evaluate_many_reports_errors_per_rule():
     _, data = market()
-    out = evaluate_many(
-        [compile_rule("close > 1"), compile_rule("market_cap > 1")], data
-    )
+    out = evaluate_many([compile_rule("close > 1"), compile_rule("market_cap > 1")], data)
     assert out[0].tolist() == [True] * 4
     assert isinstance(out[1], RuleError)
     assert out[1].message == "field `market_cap` is not available in this data"

@@ -79,9 +79,7 @@ def test_positions():
 
 
 def test_definition_syntax():
-    d = parse_definition_syntax(
-        "My_Osc(n=14, k=-2.5) = (close - sma(close, n)) / atr(n)"
-    )
+    d = parse_definition_syntax("My_Osc(n=14, k=-2.5) = (close - sma(close, n)) / atr(n)")
     assert d.name == "my_osc"
     assert [(p, v) for p, v, _ in d.params] == [("n", 14.0), ("k", -2.5)]
     assert show(d.body) == "((close - sma(close, n)) / atr(n))"
@@ -141,9 +139,7 @@ def test_error_messages(text, message, column):
 
 def test_describe_mentions_column_and_expected():
     e = err("close >")
-    assert str(e).startswith(
-        "the formula ends too early at column 8 — expected a number"
-    )
+    assert str(e).startswith("the formula ends too early at column 8 — expected a number")
     assert e.to_dict()["column"] == 8
 
 

@@ -13,9 +13,7 @@ from app.rules import (
     compile_rule,
 )
 
-SETTINGS = settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CUSTOM = CustomIndicatorSet(
     [
         "my_osc(n=14) = (close - sma(close, n)) / atr(n)",
@@ -160,12 +158,8 @@ def number_exprs():
             ),
             inner.map(lambda x: f"-{x}"),
             st.tuples(unary_fn, inner).map(lambda t: f"{t[0]}({t[1]})"),
-            st.tuples(window_fn, inner, windows).map(
-                lambda t: f"{t[0]}({t[1]}, {t[2]})"
-            ),
-            st.tuples(st.sampled_from(["min", "max"]), inner, inner).map(
-                lambda t: f"{t[0]}({t[1]}, {t[2]})"
-            ),
+            st.tuples(window_fn, inner, windows).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+            st.tuples(st.sampled_from(["min", "max"]), inner, inner).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
             st.tuples(inner, st.integers(0, 3)).map(lambda t: f"round({t[0]}, {t[1]})"),
             windows.map(lambda n: f"rsi({n})"),
             windows.map(lambda n: f"atr(n={n})"),
@@ -210,9 +204,7 @@ def condition_exprs():
 
     def extend(inner):
         return st.one_of(
-            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(
-                lambda t: f"({t[0]} {t[1]} {t[2]})"
-            ),
+            st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
             inner.map(lambda x: f"not {x}"),
         )
 
@@ -237,9 +229,7 @@ def check_modes_agree(text):
         assert series.dtype == bool and last.dtype == bool
         np.testing.assert_array_equal(last, series[:, -1], err_msg=text)
     else:
-        np.testing.assert_allclose(
-            last, series[:, -1], rtol=1e-7, atol=1e-9, equal_nan=True, err_msg=text
-        )
+        np.testing.assert_allclose(last, series[:, -1], rtol=1e-7, atol=1e-9, equal_nan=True, err_msg=text)
 
 
 @SETTINGS
@@ -257,25 +247,15 @@ def test_random_numbers_agree_between_modes(text):
 @SETTINGS
 @given(
     st.recursive(
-        st.one_of(
-            numbers, fields, st.sampled_from(list(FIELDS)), st.just('"Technology"')
-        ),
+        st.one_of(numbers, fields, st.sampled_from(list(FIELDS)), st.just('"Technology"')),
         lambda inner: st.one_of(
             st.tuples(
-                st.sampled_from(
-                    list(FUNCTIONS) + ["my_osc", "loop", "hot", "nope", "close"]
-                ),
+                st.sampled_from(list(FUNCTIONS) + ["my_osc", "loop", "hot", "nope", "close"]),
                 st.lists(
-                    st.tuples(
-                        st.sampled_from([None, "x", "n", "k", "fast", "a", "zz"]), inner
-                    ),
+                    st.tuples(st.sampled_from([None, "x", "n", "k", "fast", "a", "zz"]), inner),
                     max_size=4,
                 ),
-            ).map(
-                lambda t: f"{t[0]}("
-                + ", ".join((f"{k}={v}" if k else v) for k, v in t[1])
-                + ")"
-            ),
+            ).map(lambda t: f"{t[0]}(" + ", ".join((f"{k}={v}" if k else v) for k, v in t[1]) + ")"),
             st.tuples(inner, st.sampled_from(["+", ">", "and", "==", "in"]), inner).map(
                 lambda t: f"({t[0]} {t[1]} {t[2]})"
             ),

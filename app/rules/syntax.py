@@ -1,8 +1,10 @@
 """Grammar and parser: text -> syntax tree (with positions), or :class:`RuleError`.
 
-The grammar is LALR(1) (``lark``) and the syntax tree is built by an inline transformer while
-parsing, so no recursion happens over user-controlled depth: the depth and node-count limits
-are enforced as nodes are created.
+The grammar is LALR(1) (``lark``, with a small single-regex lexer) and the syntax tree is built
+by an inline transformer while parsing.  Operator sequences are grouped by precedence climbing
+(``_climb``) -- or < and < not < comparisons < + - < * / % < unary minus -- which keeps the
+number of LALR reductions per token low.  Nothing recurses over user-controlled depth: the
+depth and node-count limits are enforced as nodes are created.
 """
 
 from __future__ import annotations
@@ -32,28 +34,23 @@ definition: NAME [_LPAR [param (_COMMA param)*] _RPAR] _EQUAL expr
 param: NAME [_EQUAL signed]
 signed: [MINUS] NUMBER
 
-?expr: and_expr | expr _OR and_expr -> or_
-?and_expr: not_expr | and_expr _AND not_expr -> and_
-?not_expr: NOT not_expr -> not_ | comparison
-?comparison: sum
-    | sum COMP_OP sum -> compare
-    | sum _IN _LPAR STRING (_COMMA STRING)* _RPAR -> in_
-    | sum _IN _LSQB STRING (_COMMA STRING)* _RSQB -> in_
-?sum: product | sum (PLUS | MINUS) product -> binop
-?product: unary | product MUL_OP unary -> binop
-?unary: MINUS unary -> neg
-    | PLUS unary -> pos
-    | NUMBER -> number
+// Operators are read as a flat sequence (operand, operator, operand, ...) and grouped by
+// precedence climbing in the tree builder: fewer LALR reductions per token, same language.
+expr: _term ((OR | AND | COMP_OP | PLUS | MINUS | MUL_OP) _term | in_suffix)*
+_term: (NOT | MINUS | PLUS)* operand
+?operand: NUMBER -> number
     | STRING -> string
     | NAME -> name
     | NAME _LPAR [arg (_COMMA arg)*] _RPAR -> call
     | _LPAR expr _RPAR
+in_suffix: IN _LPAR STRING (_COMMA STRING)* _RPAR
+    | IN _LSQB STRING (_COMMA STRING)* _RSQB
 ?arg: expr | NAME _EQUAL expr -> kwarg
 
-_OR: /or\b/i
-_AND: /and\b/i
+OR: /or\b/i
+AND: /and\b/i
 NOT: /not\b/i
-_IN: /in\b/i
+IN: /in\b/i
 COMP_OP: ">=" | "<=" | "==" | "!=" | ">" | "<"
 MUL_OP: "*" | "/" | "%"
 MINUS: "-"
@@ -193,6 +190,87 @@ def _string(tok: Token) -> str:
     return str(tok)[1:-1]
 
 
+@dataclass(eq=False, slots=True)
+class _InSuffix:
+    pos: int
+    values: tuple[str, ...]
+
+
+# binary operator precedence (higher binds tighter); prefix operators
+_BINARY = {"or": 1, "and": 2, ">": 4, ">=": 4, "<": 4, "<=": 4, "==": 4, "!=": 4}
+_BINARY.update({"+": 5, "-": 5, "*": 6, "/": 6, "%": 6})
+_PREFIX = {"not": 3, "-": 7, "+": 7}
+_COMPARISON = 4
+
+
+def _climb(items: list) -> Node:
+    """Group a flat ``operand (operator operand | in (...))*`` sequence by precedence.
+
+    Iterative (explicit stacks), so the nesting a user types never recurses in Python.
+    Comparisons (and ``in``) do not chain: ``a < b < c`` is an error, as in the grammar.
+    """
+    out: list[Node] = []
+    ops: list[tuple[bool, str, int, int]] = []  # (is_prefix, op, precedence, position)
+    compared_at: int | None = None  # position of a comparison since the last and/or/not
+
+    def reduce() -> None:
+        prefix, op, _, pos = ops.pop()
+        if prefix:
+            out.append(Unary(pos, op, out.pop()))
+        else:
+            right = out.pop()
+            out.append(Binary(pos, op, out.pop(), right))
+
+    def close_until(prec: int) -> None:
+        # left-associative binary operators; prefix operators bind their whole operand
+        while ops and ops[-1][2] >= prec:
+            reduce()
+
+    expect_operand = True
+    for item in items:
+        if isinstance(item, Node):
+            out.append(item)
+            expect_operand = False
+        elif isinstance(item, _InSuffix):
+            if compared_at is not None:
+                raise _chained(item.pos)
+            close_until(_COMPARISON)
+            out.append(In(_start_of(out[-1]), out.pop(), item.values))
+            compared_at = item.pos
+        else:
+            op = str(item).lower()
+            pos = item.start_pos
+            if expect_operand:  # a prefix operator
+                prec = _PREFIX[op]
+                if op == "not":
+                    compared_at = None
+                ops.append((True, op, prec, pos))
+                continue
+            prec = _BINARY[op]
+            if prec == _COMPARISON:
+                if compared_at is not None:
+                    raise _chained(pos)
+                compared_at = pos
+            elif prec < _COMPARISON:
+                compared_at = None
+            close_until(prec)
+            ops.append((False, op, prec, pos))
+            expect_operand = True
+    while ops:
+        reduce()
+    return out[0]
+
+
+def _start_of(node: Node) -> int:
+    while isinstance(node, (Binary, In)):
+        node = node.left if isinstance(node, Binary) else node.operand
+    return node.pos
+
+
+def _chained(pos: int) -> RuleError:
+    return RuleError("comparisons cannot be chained; combine them with `and`", pos, ["`and`", "`or`"])
+
+
 class _Build(Transformer):
     """Inline (during parsing) construction of the syntax tree."""
 
@@ -220,29 +298,11 @@ class _Build(Transformer):
     def kwarg(self, c):
         return Arg(c[0].start_pos, str(c[0]).lower(), c[1])
 
-    def neg(self, c):
-        return Unary(c[0].start_pos, "-", c[1])
+    def in_suffix(self, c):
+        return _InSuffix(c[0].start_pos, tuple(_string(t).casefold() for t in c[1:]))
 
-    def pos(self, c):
-        return Unary(c[0].start_pos, "+", c[1])
-
-    def not_(self, c):
-        return Unary(c[0].start_pos, "not", c[1])
-
-    def binop(self, c):
-        return Binary(c[1].start_pos, str(c[1]), c[0], c[2])
-
-    def compare(self, c):
-        return Binary(c[1].start_pos, str(c[1]), c[0], c[2])
-
-    def and_(self, c):
-        return Binary(c[0].pos, "and", c[0], c[1])
-
-    def or_(self, c):
-        return Binary(c[0].pos, "or", c[0], c[1])
-
-    def in_(self, c):
-        return In(c[0].pos, c[0], tuple(_string(t).casefold() for t in c[1:]))
+    def expr(self, c):
+        return _climb(c)
 
     def start(self, c):
         return c[0]
@@ -285,7 +345,7 @@ _OPS = {
     ",": "_COMMA",
     "=": "_EQUAL",
 }
-_KEYWORDS = {"and": "_AND", "or": "_OR", "not": "NOT", "in": "_IN"}
+_KEYWORDS = {"and": "AND", "or": "OR", "not": "NOT", "in": "IN"}
 
 
 class _Lexer(Lexer):
@@ -342,10 +402,10 @@ _FRIENDLY = {
     "MUL_OP": "`*`, `/` or `%`",
     "MINUS": "`-`",
     "PLUS": "`+`",
-    "_AND": "`and`",
-    "_OR": "`or`",
+    "AND": "`and`",
+    "OR": "`or`",
     "NOT": "`not`",
-    "_IN": "`in`",
+    "IN": "`in`",
     "_EQUAL": "`=`",
     "$END": "the end of the formula",
 }

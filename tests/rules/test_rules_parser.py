@@ -42,6 +42,12 @@ def show(n) -> str:
         ("not a and b", "((not a) and b)"),
         ("not not a", "(not (not a))"),
         ("close >= 1 == 2", None),  # comparisons do not chain
+        ("(a > 1) == (b < 2)", "((a > 1.0) == (b < 2.0))"),  # ...unless parenthesised
+        ("not a > 1 or b", "((not (a > 1.0)) or b)"),
+        ("-a * b + c % d", "(((- a) * b) + (c % d))"),
+        ("1 + not x", "(1.0 + (not x))"),  # grammatical; the checker rejects it
+        ("a in ('x') and b in ('y')", "((a in ['x']) and (b in ['y']))"),
+        ("-a in ('x')", "((- a) in ['x'])"),
         ("x == 1", "(x == 1.0)"),
         ("x != 1", "(x != 1.0)"),
         ("x <= 1.5", "(x <= 1.5)"),
@@ -126,9 +132,12 @@ def test_error_unexpected_token():
         ("", "the formula is empty", 1),
         ("   ", "the formula is empty", 1),
         ("1e999 > 1", "the number `1e999` is too large", 1),
-        ("a < b < c", "unexpected `<`", 7),
+        ("a < b < c", "comparisons cannot be chained; combine them with `and`", 7),
+        ("a == b in ('x')", "comparisons cannot be chained; combine them with `and`", 8),
         ("sma(close,", "the formula ends too early", 11),
-        ("1 + not x", "unexpected `not`", 5),
+        ("close > ", "the formula ends too early", 9),
+        ("close > and", "unexpected `and`", 9),
+        ("sma(close 5)", "unexpected `5`", 11),
     ],
 )
 def test_error_messages(text, message, column):

@@ -7,6 +7,7 @@ help page -- never a 500, whatever the text typed.
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import request
 from flask_login import login_required
@@ -52,12 +53,24 @@ def _verdict(expr: str, kind: str) -> dict:
     return verdict
 
 
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
 def _args() -> tuple[str, str]:
-    expr = request.args.get("expr", "")[: MAX_TEXT_LENGTH + 1]
+    # `field` names the parameter holding the text, so any form's rule input can validate
+    # itself (see templates/rules/_macros.html); default `expr`.
+    field = request.args.get("field", "expr")
+    expr = request.args.get(field if _ID.match(field) else "expr", "")[: MAX_TEXT_LENGTH + 1]
     kind = request.args.get("kind", "condition")
     if kind not in KINDS:
         kind = "condition"
     return expr, kind
+
+
+def _verdict_id() -> str:
+    """The element the verdict replaces: HTMX names it in HX-Target."""
+    target = request.headers.get("HX-Target", "")
+    return target if _ID.match(target) else "rule-verdict"
 
 
 @bp.get("")
@@ -85,6 +98,7 @@ def check_view():
         "rules/lab.html",
         "rules/_verdict.html",
         status=status,
+        verdict_id=_verdict_id(),
         expr=expr,
         kind=kind,
         verdict=verdict,

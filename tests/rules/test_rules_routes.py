@@ -132,3 +132,35 @@ def test_help_page_and_partial_list_fields_and_functions(client, hx, login, fact
 def test_check_is_get_only_and_changes_nothing(client, login, factories):
     login(factories.user())
     assert client.post("/rules/check", data={"expr": "close"}).status_code in (400, 405)
+
+
+def test_any_form_field_can_validate_itself(hx, login, factories):
+    login(factories.user())
+    r = hx.get(
+        "/rules/check",
+        query_string={"field": "entry_rule", "entry_rule": "rsi(14) <", "kind": "condition"},
+        headers={"HX-Target": "entry_rule-verdict"},
+    )
+    assert r.status_code == 422
+    body = text(r)
+    assert body.lstrip().startswith('<div id="entry_rule-verdict"')
+    assert "the formula ends too early at column 10" in body
+    # a hostile target id is not echoed
+    r = hx.get("/rules/check", query_string={"expr": "close > 1"}, headers={"HX-Target": '"><script>'})
+    assert text(r).lstrip().startswith('<div id="rule-verdict"')
+
+
+def test_rule_field_macro_renders_live_validation(app, db):
+    from wtforms import Form, TextAreaField
+
+    class StrategyForm(Form):
+        entry_rule = TextAreaField("Entry rule")
+
+    with app.test_request_context("/"):
+        html_out = app.jinja_env.from_string(
+            '{% from "rules/_macros.html" import rule_field %}{{ rule_field(form.entry_rule, kind="condition") }}'
+        ).render(form=StrategyForm())
+    assert 'hx-get="/rules/check"' in html_out
+    assert 'hx-target="#entry_rule-verdict"' in html_out
+    assert 'hx-vals="{&#34;field&#34;: &#34;entry_rule&#34;, &#34;kind&#34;: &#34;condition&#34;}"' in html_out
+    assert 'id="entry_rule-verdict"' in html_out and "/rules/help" in html_out

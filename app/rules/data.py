@@ -48,6 +48,8 @@ class SeriesData:
         for name, values in fields.items():
             a = np.asarray(values, dtype=np.float64)
             if a.ndim == 2:
+                if a.shape[1] == 0:
+                    raise ValueError(f"field {name!r} has no bars")
                 if n_bars is not None and a.shape[1] != n_bars:
                     raise ValueError(f"field {name!r} has {a.shape[1]} bars, expected {n_bars}")
                 n_bars = a.shape[1]

@@ -434,3 +434,12 @@ def test_seriesdata_validates_shapes():
         SeriesData({"close": np.ones((2, 3))}, {"sector": ["a", "b", "c"]})
     with pytest.raises(ValueError):
         SeriesData({"close": np.ones((2, 2, 2))})
+    with pytest.raises(ValueError):
+        SeriesData({"close": np.ones((2, 0))})
+
+
+def test_no_symbols_gives_empty_results():
+    d = SeriesData({k: np.zeros((0, 50)) for k in ("high", "low", "close")}, {"sector": []})
+    rule = compile_rule("close > sma(close, 5) and atr(14) > 1 and sector == 'x'")
+    assert rule.evaluate(d).shape == (0,)
+    assert rule.evaluate(d, "time_series").shape == (0, 50)

@@ -71,7 +71,8 @@ def _as2d(x) -> tuple[np.ndarray, tuple[int, ...]]:
     if a.ndim == 0:
         raise ValueError("indicator input must have at least one (time) dimension")
     shape = a.shape
-    return np.ascontiguousarray(a.reshape(-1, shape[-1])), shape
+    rows = int(np.prod(shape[:-1], dtype=np.int64))
+    return np.ascontiguousarray(a.reshape(rows, shape[-1])), shape
 
 
 def _check_n(n, name: str = "n", minimum: int = 1) -> int:
@@ -135,6 +136,8 @@ def _smooth(a: np.ndarray, n: int, alpha: float, seed_offset: int | None = None)
     """
     m, t = a.shape
     out = np.full((m, t), np.nan)
+    if t == 0 or m == 0:
+        return out
     if seed_offset is None:
         seed_offset = n - 1
     seed_at = _first_valid(a) + seed_offset

@@ -325,3 +325,18 @@ def test_short_history_all_nan_and_bad_window():
     with pytest.raises(ValueError):
         ind.sma(x, 2.5)
     assert ind.sma([[1, 2, 3]], 2).dtype == np.float64
+
+
+def test_empty_inputs():
+    empty = np.zeros((3, 0))
+    for f in (
+        lambda x: ind.sma(x, 3),
+        lambda x: ind.ema(x, 3),
+        lambda x: ind.rsi(x),
+        lambda x: ind.highest(x, 2),
+        lambda x: ind.stdev(x, 2),
+        lambda x: ind.wma(x, 2),
+        lambda x: ind.macd(x)[0],
+    ):
+        assert f(empty).shape == (3, 0)
+        assert f(np.zeros((0, 10))).shape == (0, 10)

@@ -43,7 +43,7 @@ def test_invalid_shows_message_position_and_suggestion(hx, login, factories):
     r = hx.get("/rules/check", query_string={"expr": "close > smaa(close, 5)"})
     assert r.status_code == 422
     body = text(r)
-    assert "unknown function `smaa` at column 9 — did you mean <code>sma</code>?" in body
+    assert "unknown function <code>smaa</code> at column 9 — did you mean <code>sma</code>?" in body
     assert "<mark>s</mark>maa(close, 5)" in body  # the caret under the error position
 
 

@@ -26,6 +26,7 @@ MAX_EXPANDED_DEPTH = 200
 MAX_CUSTOM_NESTING = 10
 BIG = 10**9  # "the whole history" as a number of bars
 _IN_CUSTOM = "in custom indicator `"
+_NO_ENV: dict = {}
 
 KIND_LABEL = {NUMBER: "a number", CONDITION: "a condition", TEXT: "text"}
 
@@ -244,15 +245,21 @@ class Checker:
                 f"the formula is nested more than {MAX_EXPANDED_DEPTH} levels deep (custom indicators included)",
                 node.pos,
             )
-        env = env or {}
+        if env is None:
+            env = _NO_ENV
         d = depth + 1
-        if isinstance(node, sx.Num):
+        t = type(node)
+        if t is sx.Num:
             return Const(node.value, NUMBER, node.pos)
-        if isinstance(node, sx.Str):
-            return Const(node.value.casefold(), TEXT, node.pos)
-        if isinstance(node, sx.Name):
+        if t is sx.Binary:
+            return self._binary(node, env, d)
+        if t is sx.Call:
+            return self._call(node, env, d)
+        if t is sx.Name:
             return self._name(node, env, d)
-        if isinstance(node, sx.Unary):
+        if t is sx.Str:
+            return Const(node.value.casefold(), TEXT, node.pos)
+        if t is sx.Unary:
             a = self.check(node.operand, env, d)
             if node.op == "not":
                 self._want(a, CONDITION, "`not` applies to a condition", node.operand)

@@ -57,23 +57,22 @@ class CompiledRule:
         index: dict[str, int] = {}
         children: list[tuple[int, ...]] = []
         fields = set()
-        # iterative post-order walk, merging equal sub-expressions
-        stack: list = [root]
-        while stack:
-            node = stack[-1]
-            if node.key in index:
-                stack.pop()
-                continue
-            pending = [c for c in node.children if c.key not in index]
-            if pending:
-                stack.extend(reversed(pending))
-                continue
-            stack.pop()
-            index[node.key] = len(steps)
+
+        # post-order walk merging equal sub-expressions; recursion is bounded by the checker's
+        # MAX_EXPANDED_DEPTH (200), far below Python's limit
+        def visit(node: Expr) -> int:
+            at = index.get(node.key)
+            if at is not None:
+                return at
+            kids = tuple([visit(c) for c in node.children])
+            at = index[node.key] = len(steps)
             steps.append(node)
-            children.append(tuple(index[c.key] for c in node.children))
-            if isinstance(node, FieldRef):
+            children.append(kids)
+            if type(node) is FieldRef:
                 fields.add(node.name)
+            return at
+
+        visit(root)
         self.steps = tuple(steps)
         self.children = tuple(children)
         self.fields = tuple(sorted(fields))

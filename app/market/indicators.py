@@ -71,7 +71,8 @@ def _as2d(x) -> tuple[np.ndarray, tuple[int, ...]]:
     if a.ndim == 0:
         raise ValueError("indicator input must have at least one (time) dimension")
     shape = a.shape
-    return np.ascontiguousarray(a.reshape(-1, shape[-1])), shape
+    rows = int(np.prod(shape[:-1], dtype=np.int64))
+    return np.ascontiguousarray(a.reshape(rows, shape[-1])), shape
 
 
 def _check_n(n, name: str = "n", minimum: int = 1) -> int:
@@ -90,23 +91,29 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def _rolling(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For 2-D ``a``: (centre, windowed sum of (a - centre), window-valid mask).
 
-    ``centre`` is a per-row constant (the row's nan-mean) subtracted before the cumulative sum
-    so the running totals stay small (precision).  Windows containing NaN are invalid.
+    ``centre`` is a per-row constant (the newest value, or the nan-mean when there are gaps)
+    subtracted before the cumulative sum so the running totals stay small (precision).  Windows containing NaN are invalid.
     """
     m, t = a.shape
+    s = np.full((m, t), np.nan)
+    ok = np.zeros((m, t), dtype=bool)
     nan = np.isnan(a)
-    with np.errstate(invalid="ignore"):
-        cnt = (~nan).sum(axis=1, keepdims=True)
-        centre = np.where(
-            cnt > 0, np.nansum(a, axis=1, keepdims=True) / np.maximum(cnt, 1), 0.0
-        )
+    if not nan.any():
+        centre = a[:, -1:].copy()  # any per-row constant works; keeps running sums small
+        cs = np.zeros((m, t + 1))
+        np.cumsum(a - centre, axis=1, out=cs[:, 1:])
+        if n <= t:
+            np.subtract(cs[:, n:], cs[:, : t - n + 1], out=s[:, n - 1 :])
+            ok[:, n - 1 :] = True
+        return centre, s, ok
+    cnt = (~nan).sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre = np.where(cnt > 0, np.nansum(a, axis=1, keepdims=True) / np.maximum(cnt, 1), 0.0)
     d = np.where(nan, 0.0, a - centre)
     cs = np.zeros((m, t + 1))
     np.cumsum(d, axis=1, out=cs[:, 1:])
-    cn = np.zeros((m, t + 1))
+    cn = np.zeros((m, t + 1), dtype=np.int32)
     np.cumsum(nan, axis=1, out=cn[:, 1:])
-    s = np.full((m, t), np.nan)
-    ok = np.zeros((m, t), dtype=bool)
     if n <= t:
         s[:, n - 1 :] = cs[:, n:] - cs[:, : t - n + 1]
         ok[:, n - 1 :] = (cn[:, n:] - cn[:, : t - n + 1]) == 0
@@ -118,38 +125,55 @@ def _first_valid(a: np.ndarray) -> np.ndarray:
     return np.where(valid.any(axis=1), valid.argmax(axis=1), a.shape[1])
 
 
-def _smooth(
-    a: np.ndarray, n: int, alpha: float, seed_offset: int | None = None
-) -> np.ndarray:
+def _smooth(a: np.ndarray, n: int, alpha: float, seed_offset: int | None = None) -> np.ndarray:
     """Exponential smoothing of 2-D ``a`` along time, seeded with a simple mean.
 
     For each row the seed is the mean of the ``n`` values ending at bar
     ``first_valid + seed_offset`` (default ``n - 1``: the first ``n`` valid values), then
     ``s = s + alpha * (x - s)``.  ``alpha = 2/(n+1)`` gives TA-Lib's EMA, ``1/n`` Wilder's
     smoothing.  NaN bars after the seed give NaN output and leave the state unchanged.
+    The loop runs over time with whole columns (all symbols) per step.
     """
     m, t = a.shape
     out = np.full((m, t), np.nan)
+    if t == 0 or m == 0:
+        return out
     if seed_offset is None:
         seed_offset = n - 1
     seed_at = _first_valid(a) + seed_offset
     live = seed_at < t
     if not live.any():
         return out
-    seeds = sma(a, n)
     rows = np.flatnonzero(live)
+    # seed: mean of the n values ending at seed_at (NaN if that window holds a NaN)
+    cols = seed_at[rows, None] - np.arange(n - 1, -1, -1)
     seed_val = np.full(m, np.nan)
-    seed_val[rows] = seeds[rows, seed_at[rows]]
+    seed_val[rows] = a[rows[:, None], cols].sum(axis=1) / n
     t0 = int(seed_at[live].min())
-    state = np.full(m, np.nan)
-    at = seed_at
-    for j in range(t0, t):
-        xt = a[:, j]
-        upd = state + alpha * (xt - state)
+    nan = np.isnan(a)
+    uniform = bool(np.all(seed_at == t0)) and not nan[:, t0 + 1 :].any()
+    at = np.ascontiguousarray(a.T)  # (time, symbols): one contiguous column per step
+    res = np.empty_like(at)
+    res[:t0] = np.nan
+    state = seed_val.copy()
+    res[t0] = state
+    if uniform:  # the common case: one seed bar for all rows, no gaps afterwards
+        tmp = np.empty(m)
+        for j in range(t0 + 1, t):
+            np.subtract(at[j], state, out=tmp)
+            tmp *= alpha
+            state += tmp
+            res[j] = state
+        return np.ascontiguousarray(res.T)
+    state = np.where(seed_at == t0, seed_val, np.nan)
+    res[t0] = state
+    for j in range(t0 + 1, t):
+        xt = at[j]
         xnan = np.isnan(xt)
-        state = np.where(at == j, seed_val, np.where(xnan, state, upd))
-        out[:, j] = np.where(xnan, np.nan, state)
-    return out
+        upd = np.where(xnan, state, state + alpha * (xt - state))
+        state = np.where(seed_at == j, seed_val, upd)
+        res[j] = np.where(xnan, np.nan, state)
+    return np.ascontiguousarray(res.T)
 
 
 def _restore(r: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -161,18 +185,25 @@ def rolling_sum(x, n: int) -> np.ndarray:
     """Sum of the last ``n`` values (TA-Lib SUM)."""
     n = _check_n(n)
     a, shape = _as2d(x)
+    if n == 1:
+        return _restore(a.copy(), shape)
     centre, s, ok = _rolling(a, n)
-    r = np.where(ok, s + n * centre, np.nan)
-    return _restore(r, shape)
+    s += n * centre
+    s[~ok] = np.nan
+    return _restore(s, shape)
 
 
 def sma(x, n: int) -> np.ndarray:
     """Simple moving average of the last ``n`` values (TA-Lib SMA)."""
     n = _check_n(n)
     a, shape = _as2d(x)
+    if n == 1:
+        return _restore(a.copy(), shape)
     centre, s, ok = _rolling(a, n)
-    r = np.where(ok, s / n + centre, np.nan)
-    return _restore(r, shape)
+    s /= n
+    s += centre
+    s[~ok] = np.nan
+    return _restore(s, shape)
 
 
 _EXACT_STDEV_MAX_N = 64
@@ -192,9 +223,7 @@ def stdev(x, n: int) -> np.ndarray:
         if n <= t:
             step = max(1, _CHUNK_ELEMENTS // (t * n))
             for r0 in range(0, m, step):  # chunks of rows, not one symbol at a time
-                w = np.lib.stride_tricks.sliding_window_view(
-                    a[r0 : r0 + step], n, axis=1
-                )
+                w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
                 dev = w - w.mean(axis=2, keepdims=True)
                 r[r0 : r0 + step, n - 1 :] = np.sqrt((dev * dev).mean(axis=2))
         return _restore(r, shape)
@@ -211,6 +240,8 @@ def wma(x, n: int) -> np.ndarray:
     """Linearly weighted moving average (TA-Lib WMA): newest weight ``n`` ... oldest ``1``."""
     n = _check_n(n)
     a, shape = _as2d(x)
+    if n == 1:
+        return _restore(a.copy(), shape)
     m, t = a.shape
     centre, s1, ok = _rolling(a, n)
     d = np.where(np.isnan(a), 0.0, a - centre)

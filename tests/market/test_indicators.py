@@ -24,8 +24,7 @@ def close_enough(got, want, rtol=1e-9, atol=1e-9):
     want = np.asarray(want, float)
     assert got.shape == want.shape
     assert np.array_equal(np.isnan(got), np.isnan(want)), (
-        f"NaN pattern differs: got first valid {np.argmax(~np.isnan(got))}, "
-        f"want {np.argmax(~np.isnan(want))}"
+        f"NaN pattern differs: got first valid {np.argmax(~np.isnan(got))}, want {np.argmax(~np.isnan(want))}"
     )
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
 
@@ -93,10 +92,7 @@ def r_rsi(c, n):
 
 
 def r_atr(h, lo, c, n):
-    tr = [NAN] + [
-        max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1]))
-        for i in range(1, len(c))
-    ]
+    tr = [NAN] + [max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1])) for i in range(1, len(c))]
     out = [NAN] * len(c)
     prev = sum(tr[1 : n + 1]) / n
     out[n] = prev
@@ -107,11 +103,9 @@ def r_atr(h, lo, c, n):
 
 
 def r_macd(c, fast, slow, sig):
-    ef = r_ema_from(
-        c, fast, slow - 1, fast
-    )  # TA-Lib: fast EMA seeded at the slow's bar
+    ef = r_ema_from(c, fast, slow - 1, fast)  # TA-Lib: fast EMA seeded at the slow's bar
     es = r_ema_from(c, slow, slow - 1, slow)
-    line = [NAN if math.isnan(a) or math.isnan(b) else a - b for a, b in zip(ef, es)]
+    line = [NAN if math.isnan(a) or math.isnan(b) else a - b for a, b in zip(ef, es, strict=False)]
     start = slow - 1 + sig - 1
     s = r_ema_from(line, sig, start, sig)
     line = [NAN if i < start else v for i, v in enumerate(line)]
@@ -139,12 +133,8 @@ def test_small_hand_computed_values():
     # ema(3): seed mean(1,2,3)=2 at bar 2, then 2 + .5*(4-2)=3, 3 + .5*(5-3)=4
     close_enough(ind.ema(x, 3), [NAN, NAN, 2.0, 3.0, 4.0])
     close_enough(ind.stdev(np.array([2.0, 4, 4, 4, 5, 5, 7, 9]), 8), [NAN] * 7 + [2.0])
-    close_enough(
-        ind.highest([3.0, 1, 4, 1, 5, 9, 2, 6], 3), [NAN, NAN, 4, 4, 5, 9, 9, 9]
-    )
-    close_enough(
-        ind.lowest([3.0, 1, 4, 1, 5, 9, 2, 6], 3), [NAN, NAN, 1, 1, 1, 1, 2, 2]
-    )
+    close_enough(ind.highest([3.0, 1, 4, 1, 5, 9, 2, 6], 3), [NAN, NAN, 4, 4, 5, 9, 9, 9])
+    close_enough(ind.lowest([3.0, 1, 4, 1, 5, 9, 2, 6], 3), [NAN, NAN, 1, 1, 1, 1, 2, 2])
     close_enough(ind.ref(x, 2), [NAN, NAN, 1, 2, 3])
     close_enough(ind.ref(x, 0), x)
     close_enough(ind.change(x, 1), [NAN, 1, 1, 1, 1])
@@ -210,7 +200,7 @@ def test_rsi_and_atr_on_goog(n):
 def test_macd_on_goog(fast, slow, sig):
     got = ind.macd(C, fast, slow, sig)
     want = r_macd(CL, fast, slow, sig)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=False):
         close_enough(g, w)
 
 
@@ -219,8 +209,8 @@ def test_bollinger_on_goog():
     sd = r_stdev(CL, 20)
     m = r_sma(CL, 20)
     close_enough(mid, m)
-    close_enough(up, [a + 2 * b for a, b in zip(m, sd)], rtol=1e-8)
-    close_enough(lo, [a - 2 * b for a, b in zip(m, sd)], rtol=1e-8)
+    close_enough(up, [a + 2 * b for a, b in zip(m, sd, strict=False)], rtol=1e-8)
+    close_enough(lo, [a - 2 * b for a, b in zip(m, sd, strict=False)], rtol=1e-8)
 
 
 def test_scanner_helpers_on_goog():
@@ -230,13 +220,9 @@ def test_scanner_helpers_on_goog():
     close_enough(ind.week52_high(H), r_max(H.tolist(), 252), rtol=0, atol=0)
     close_enough(ind.week52_low(L), r_min(L.tolist(), 252), rtol=0, atol=0)
     hi = r_max(H.tolist(), 252)
-    close_enough(
-        ind.week52_high_distance_pct(C, H), [(c / h - 1) * 100 for c, h in zip(CL, hi)]
-    )
+    close_enough(ind.week52_high_distance_pct(C, H), [(c / h - 1) * 100 for c, h in zip(CL, hi, strict=False)])
     lo = r_min(L.tolist(), 252)
-    close_enough(
-        ind.week52_low_distance_pct(C, L), [(c / x - 1) * 100 for c, x in zip(CL, lo)]
-    )
+    close_enough(ind.week52_low_distance_pct(C, L), [(c / x - 1) * 100 for c, x in zip(CL, lo, strict=False)])
     gp = ind.gap_pct(OPEN, ind.ref(C, 1))
     close_enough(gp, [NAN] + [(OPEN[i] / C[i - 1] - 1) * 100 for i in range(1, len(C))])
 
@@ -311,7 +297,7 @@ def test_late_listing_shifts_warmup_and_matches_unpadded():
     assert int(np.argmax(~np.isnan(ind.rsi(row, 14)))) == 57 + 14
     close_enough(ind.ema(row, 12)[57:], ind.ema(row[57:], 12))
     close_enough(ind.rsi(row, 14)[57:], ind.rsi(row[57:], 14))
-    for a, b in zip(ind.macd(row), ind.macd(row[57:])):
+    for a, b in zip(ind.macd(row), ind.macd(row[57:]), strict=False):
         close_enough(a[57:], b)
 
 
@@ -339,3 +325,18 @@ def test_short_history_all_nan_and_bad_window():
     with pytest.raises(ValueError):
         ind.sma(x, 2.5)
     assert ind.sma([[1, 2, 3]], 2).dtype == np.float64
+
+
+def test_empty_inputs():
+    empty = np.zeros((3, 0))
+    for f in (
+        lambda x: ind.sma(x, 3),
+        lambda x: ind.ema(x, 3),
+        lambda x: ind.rsi(x),
+        lambda x: ind.highest(x, 2),
+        lambda x: ind.stdev(x, 2),
+        lambda x: ind.wma(x, 2),
+        lambda x: ind.macd(x)[0],
+    ):
+        assert f(empty).shape == (3, 0)
+        assert f(np.zeros((0, 10))).shape == (0, 10)

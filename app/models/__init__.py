@@ -2,8 +2,8 @@
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.jobs import JobRun
-from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
+from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
 __all__ = ["AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

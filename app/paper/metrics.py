@@ -11,8 +11,8 @@ Conventions: a year has :data:`PERIODS_PER_YEAR` = 252 trading days; returns are
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

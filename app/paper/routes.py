@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import abort, flash, jsonify, make_response, render_template, request, url_for
+from flask import flash, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, InvalidInput, LimitReached

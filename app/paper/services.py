@@ -39,10 +39,10 @@ Rules (PRODUCT.md section 4):
 from __future__ import annotations
 
 import datetime as dt
-import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from flask import current_app
@@ -56,9 +56,26 @@ from app.extensions import db
 from app.market import calendar as mcal
 from app.models.market import Snapshot, Stock
 from app.models.paper import (
-    CANCELLED, EXPIRED, FILLED, LIVE_STATUSES, OPEN, ORDER_TYPES, PENDING, REJECTED, ROLE_CLOSE,
-    ROLE_ENTRY, ROLE_STOP_LOSS, ROLE_TAKE_PROFIT, SIDES, TIFS, EquitySnapshot, Fill, Order,
-    PaperAccount, Position, Trade,
+    CANCELLED,
+    EXPIRED,
+    FILLED,
+    LIVE_STATUSES,
+    OPEN,
+    ORDER_TYPES,
+    PENDING,
+    REJECTED,
+    ROLE_CLOSE,
+    ROLE_ENTRY,
+    ROLE_STOP_LOSS,
+    ROLE_TAKE_PROFIT,
+    SIDES,
+    TIFS,
+    EquitySnapshot,
+    Fill,
+    Order,
+    PaperAccount,
+    Position,
+    Trade,
 )
 
 Q4 = Decimal("0.0001")
@@ -112,7 +129,7 @@ def _owned_account(user, account_id: int, lock: bool = False) -> PaperAccount:
     try:
         account_id = int(account_id)
     except (TypeError, ValueError):
-        raise NotFound("No such paper account.")
+        raise NotFound("No such paper account.") from None
     account = db.session.scalar(select(PaperAccount).where(
         PaperAccount.id == account_id, PaperAccount.owner_id == user.id))
     if account is None:
@@ -135,7 +152,7 @@ def _money(value: Any, field_name: str, *, minimum: Decimal = ZERO, maximum: Dec
     try:
         d = Decimal(str(value).replace(",", "").replace("$", "").strip())
     except (InvalidOperation, AttributeError):
-        raise InvalidInput(f"{label} must be a number.", field=field_name)
+        raise InvalidInput(f"{label} must be a number.", field=field_name) from None
     if not d.is_finite() or d < minimum or (maximum is not None and d > maximum):
         bound = f" and at most {maximum:,}" if maximum is not None else ""
         raise InvalidInput(f"{label} must be at least {minimum:,}{bound}.", field=field_name)
@@ -386,7 +403,7 @@ def _persist(books: dict[int, Book], order_updates: list[dict], now: dt.datetime
     fills = [f for b in books.values() for f in b.fills]
     if fills:
         ids = db.session.scalars(insert(Fill).returning(Fill.id, sort_by_parameter_order=True), fills).all()
-        for f, fid in zip(fills, ids):
+        for f, fid in zip(fills, ids, strict=True):
             f["id"] = fid
     trades = [t for b in books.values() for t in b.trades]
     if trades:
@@ -458,7 +475,7 @@ def _parse_qty(qty: Any) -> int | None:
     try:
         d = Decimal(str(qty).strip())
     except InvalidOperation:
-        raise InvalidInput("Quantity must be a whole number of shares.", field="qty")
+        raise InvalidInput("Quantity must be a whole number of shares.", field="qty") from None
     if not d.is_finite() or d != d.to_integral_value():
         raise InvalidInput("Quantity must be a whole number of shares (no fractions).", field="qty")
     if d <= 0:
@@ -580,7 +597,7 @@ def place_order(user_or_account, account_id: int | None = None, *, symbol: str, 
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict("This order was already submitted.")
+        raise Conflict("This order was already submitted.") from None
     if tp is not None or sl is not None:
         exit_side = "sell" if long_entry else "cover"
         if tp is not None:
@@ -614,7 +631,7 @@ def cancel_order(user, order_id: int) -> Order:
     try:
         order_id = int(order_id)
     except (TypeError, ValueError):
-        raise NotFound("No such order.")
+        raise NotFound("No such order.") from None
     order = db.session.scalar(select(Order).join(PaperAccount, PaperAccount.id == Order.account_id)
                               .where(Order.id == order_id, PaperAccount.owner_id == user.id))
     if order is None:
@@ -800,7 +817,7 @@ def process_open_orders(stock_ids: Iterable[int] | None = None, as_of: dt.dateti
     result = {"checked": len(rows), "armed": 0, "expired": expired}
     if not rows:
         return {**result, "filled": 0, "rejected": 0, "cancelled": 0}
-    cols = list(zip(*rows))
+    cols = list(zip(*rows, strict=True))
     oid = np.fromiter(cols[0], dtype=np.int64, count=len(rows))
     is_buy = np.isin(np.array(cols[1], dtype=object), BUY_SIDES)
     otype = np.array(cols[2], dtype=object)

@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db as _db
-
 from tests.browser.conftest import assert_clean, shot
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.paper import services
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 SATURDAY = dt.datetime(2025, 11, 22, 15, 0, tzinfo=UTC)  # markets closed
 MONDAY_OPEN = dt.datetime(2025, 11, 24, 15, 0, tzinfo=UTC)  # 10:00 ET, regular session
 
@@ -58,7 +58,7 @@ def test_round_trip_creates_trade_with_pnl_net_of_fees(trader, market):
 
 
 def test_partial_close_keeps_the_rest(account, trader, market):
-    stock = market.add("PC", 50.0)
+    market.add("PC", 50.0)
     services.place_order(trader, account.id, symbol="PC", side="buy", qty=30)
     services.place_order(trader, account.id, symbol="PC", side="sell", qty=10)
     pos = db.session.scalar(select(Position))
@@ -125,7 +125,7 @@ def test_bracket_legs_become_oco_and_r_multiple(account, trader, market):
 
 
 def test_bracket_waits_pending_until_entry_fills_and_dies_with_it(account, trader, market):
-    stock = market.add("BPD", 100.0)
+    market.add("BPD", 100.0)
     entry = services.place_order(trader, account.id, symbol="BPD", side="buy", qty=10, type="limit", limit_price="90",
                                  take_profit="120", stop_loss="85")
     legs = db.session.scalars(select(Order).where(Order.parent_id == entry.id)).all()
@@ -215,7 +215,7 @@ def test_unknown_symbol_missing_and_stale_snapshot(account, trader, market):
     with pytest.raises(InvalidInput, match="Unknown symbol ZZZZ") as e:
         services.place_order(trader, account.id, symbol="ZZZZ", side="buy", qty=1)
     assert e.value.field == "symbol"
-    from app.models import Snapshot, Stock
+    from app.models import Stock
 
     db.session.add(Stock(symbol="NOPX", name="No price", active=True))
     db.session.commit()
@@ -266,7 +266,7 @@ def test_market_closed_orders_wait_for_the_open(account, trader, market, calenda
 
 
 def test_day_orders_expire_after_their_session(account, trader, market, calendar_clock):
-    stock = market.add("DAY", 100.0, as_of=MONDAY_OPEN)
+    market.add("DAY", 100.0, as_of=MONDAY_OPEN)
     day = services.place_order(trader, account.id, symbol="DAY", side="buy", qty=1, type="limit", limit_price="90",
                                now=MONDAY_OPEN)
     gtc = services.place_order(trader, account.id, symbol="DAY", side="buy", qty=1, type="limit", limit_price="90",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal as D
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import delete, func, select
 
 from app.errors import InvalidInput
@@ -114,7 +115,6 @@ import pytest  # noqa: E402
 
 @pytest.fixture()
 def market_prices(db, market, factories):
-    from app.models import User
 
     user = factories.user()
     # a pro plan would allow more accounts; one account re-created per example is enough

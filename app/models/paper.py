@@ -19,6 +19,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -52,6 +53,9 @@ class PaperAccount(db.Model):
     slippage_bps: Mapped[Decimal] = mapped_column(Numeric(8, 2), default=Decimal("5"))
     commission: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0"))  # per order
     position_cap_pct: Mapped[Decimal] = mapped_column(Numeric(6, 2), default=Decimal("25"))
+    # run by a strategy (forward tracking): traded only through the service API, never by hand,
+    # not listed on /paper and not counted against the plan's paper-account limit
+    managed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # bumped by every ledger write: the lock taken on SQLite, and the live-region version
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -131,7 +131,7 @@ def _owned_account(user, account_id: int, lock: bool = False) -> PaperAccount:
     except (TypeError, ValueError):
         raise NotFound("No such paper account.") from None
     account = db.session.scalar(select(PaperAccount).where(
-        PaperAccount.id == account_id, PaperAccount.owner_id == user.id))
+        PaperAccount.id == account_id, PaperAccount.owner_id == user.id, PaperAccount.managed.is_(False)))
     if account is None:
         raise NotFound("No such paper account.")
     return account
@@ -143,7 +143,8 @@ def get_account(user, account_id: int) -> PaperAccount:
 
 
 def list_accounts(user) -> list[PaperAccount]:
-    return list(db.session.scalars(select(PaperAccount).where(PaperAccount.owner_id == user.id)
+    return list(db.session.scalars(select(PaperAccount).where(PaperAccount.owner_id == user.id,
+                                                              PaperAccount.managed.is_(False))
                                    .order_by(PaperAccount.created_at, PaperAccount.id)))
 
 
@@ -161,7 +162,9 @@ def _money(value: Any, field_name: str, *, minimum: Decimal = ZERO, maximum: Dec
 
 def open_account(user, name: str = "Paper account", starting_balance: Any = DEFAULT_BALANCE, *,
                  allow_short: bool = False, slippage_bps: Any = 5, commission: Any = 0,
-                 position_cap_pct: Any = 25) -> PaperAccount:
+                 position_cap_pct: Any = 25, managed: bool = False) -> PaperAccount:
+    """Open an account. ``managed=True``: an account a strategy trades (forward tracking):
+    reachable only through this service API, hidden from /paper, outside the plan limit."""
     name = (name or "").strip()
     if not name or len(name) > 60:
         raise InvalidInput("Give the account a name of 1 to 60 characters.", field="name")
@@ -172,15 +175,16 @@ def open_account(user, name: str = "Paper account", starting_balance: Any = DEFA
     cap = _money(position_cap_pct, "position_cap_pct", minimum=Decimal("1"), maximum=Decimal("100"),
                  label="Position cap %")
     limit = plan_for(user).limit("paper_accounts")
-    if limit is not None and len(list_accounts(user)) >= limit:
+    if limit is not None and not managed and len(list_accounts(user)) >= limit:
         raise LimitReached(f"Your plan allows {limit} paper account{'s' if limit != 1 else ''}. "
                            "Upgrade your plan to open more.")
-    if db.session.scalar(select(PaperAccount.id).where(PaperAccount.owner_id == user.id,
-                                                       PaperAccount.name == name)):
+    if not managed and db.session.scalar(select(PaperAccount.id).where(PaperAccount.owner_id == user.id,
+                                                                       PaperAccount.name == name)):
         raise InvalidInput("You already have an account with this name.", field="name")
     account = PaperAccount(owner_id=user.id, name=name, starting_balance=balance, cash=balance,
                            realised_pnl=ZERO, commissions_paid=ZERO, allow_short=bool(allow_short),
-                           slippage_bps=slip, commission=fee, position_cap_pct=cap, version=0)
+                           slippage_bps=slip, commission=fee, position_cap_pct=cap, version=0,
+                           managed=bool(managed))
     db.session.add(account)
     db.session.commit()
     return account

@@ -18,3 +18,9 @@ from app.market.tasks import run_cycle  # noqa: E402
 cron.register(run_cycle, "scans", args=("1m",), interval=60, job_timeout=120, name="scan-1m")
 cron.register(run_cycle, "scans", args=("10m",), interval=600, job_timeout=600, name="scan-10m")
 cron.register(run_cycle, "scans", args=("1d",), interval=600, job_timeout=3600, name="scan-1d")
+
+# Strategies (issue 8): the leaderboard is rebuilt hourly (and after each daily cycle, by the
+# after_daily_cycle hook together with forward tracking).
+from app.strategies.tasks import rebuild_leaderboard  # noqa: E402
+
+cron.register(rebuild_leaderboard, "default", interval=3600, job_timeout=1800, name="leaderboard")

@@ -1,0 +1,269 @@
+"""Heavy reads: forward figures per timeframe, the leaderboard rebuild and its cached reads.
+
+Timeframes are real windows over the forward-tracked ledger (not labels):
+
+* the session axis is the sorted set of sessions with an equity snapshot of any tracked
+  account (the daily close of the paper ledger);
+* ``daily`` = the last session, ``weekly`` = the last 5, ``monthly`` = the last 21,
+  ``all_time`` = everything since tracking started;
+* equity inside a window = the snapshots of the window's sessions, preceded by the last
+  equity before the window (the base the first day's return is measured from; the starting
+  balance when tracking began inside the window);
+* trades = closed trades whose exit (ET date) falls on a window session; costs = the
+  slippage and commissions of the fills inside the window;
+* the benchmark = SPY's closes over the same points (no SPY bars: not scored, said so).
+
+Ranking rules: public strategies in ``tracking`` status with at least 30 closed forward
+trades (all time); those tracked for fewer than 90 days appear only under ``rookies``;
+the others under ``overall`` and their own category (momentum ... trend_following; value
+and custom only under overall). Backtest-only strategies are never ranked.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Double, cast, delete, func, insert, or_, select
+
+from app.database import utcnow
+from app.extensions import db
+from app.models.paper import EquitySnapshot, Fill, PaperAccount, Trade
+from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES, TRACKING, LeaderboardEntry, Strategy
+from app.models.user import User
+from app.strategies import scoring
+
+log = logging.getLogger(__name__)
+WINDOW_SESSIONS = {"daily": 1, "weekly": 5, "monthly": 21, "all_time": None}
+ET = "America/New_York"
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Ledger:
+    """Forward data of many accounts, loaded in a few bulk queries."""
+
+    axis: list[dt.date]
+    equity: dict[int, tuple[np.ndarray, np.ndarray]]  # account -> (sessions as datetime64[D], equity)
+    start_balance: dict[int, float]
+    trades: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]  # account -> (exit day, pnl, pnl_pct)
+    costs: dict[int, tuple[np.ndarray, np.ndarray]]  # account -> (fill day, cost)
+    spy: pd.Series | None  # SPY close by session
+
+
+def _days(ts: pd.Series) -> np.ndarray:
+    return pd.to_datetime(ts, utc=True).dt.tz_convert(ET).dt.date.to_numpy().astype("datetime64[D]")
+
+
+def load_ledger(account_ids: list[int]) -> Ledger:
+    ids = list(account_ids)
+    if not ids:
+        return Ledger([], {}, {}, {}, {}, None)
+    eq = pd.DataFrame(db.session.execute(
+        select(EquitySnapshot.account_id, EquitySnapshot.session, cast(EquitySnapshot.equity, Double))
+        .where(EquitySnapshot.account_id.in_(ids)).order_by(EquitySnapshot.account_id, EquitySnapshot.session)
+    ).all(), columns=["a", "session", "equity"])
+    axis = sorted(set(eq["session"])) if not eq.empty else []
+    equity = {}
+    if not eq.empty:
+        eq["d"] = pd.to_datetime(eq["session"]).to_numpy().astype("datetime64[D]")
+        for a, g in eq.groupby("a", sort=False):
+            equity[int(a)] = (g["d"].to_numpy(), g["equity"].to_numpy(dtype=float))
+    start = dict(db.session.execute(select(PaperAccount.id, cast(PaperAccount.starting_balance, Double))
+                                    .where(PaperAccount.id.in_(ids))).all())
+    tr = pd.DataFrame(db.session.execute(
+        select(Trade.account_id, Trade.exit_time, cast(Trade.pnl, Double), cast(Trade.pnl_pct, Double))
+        .where(Trade.account_id.in_(ids))).all(), columns=["a", "exit", "pnl", "pct"])
+    trades = {}
+    if not tr.empty:
+        tr["d"] = _days(tr["exit"])
+        for a, g in tr.groupby("a", sort=False):
+            # the ledger stores pnl_pct in percent; the scorer wants fractions
+            trades[int(a)] = (g["d"].to_numpy(), g["pnl"].to_numpy(dtype=float), g["pct"].to_numpy(dtype=float) / 100)
+    fl = pd.DataFrame(db.session.execute(
+        select(Fill.account_id, Fill.ts, cast(Fill.slippage + Fill.commission, Double))
+        .where(Fill.account_id.in_(ids))).all(), columns=["a", "ts", "cost"])
+    costs = {}
+    if not fl.empty:
+        fl["d"] = _days(fl["ts"])
+        for a, g in fl.groupby("a", sort=False):
+            costs[int(a)] = (g["d"].to_numpy(), g["cost"].to_numpy(dtype=float))
+    spy = None
+    if axis:
+        from app.strategies import data as sdata
+
+        closes = sdata.benchmark_closes(axis)
+        if closes is not None:
+            spy = pd.Series(closes, index=pd.Index(np.array(axis, dtype="datetime64[D]")))
+    return Ledger(axis, equity, {int(k): float(v) for k, v in start.items()}, trades, costs, spy)
+
+
+def window_inputs(ledger: Ledger, account_id: int, timeframe: str, strategy: Strategy | None = None,
+                  community: dict | None = None) -> scoring.Inputs:
+    """The scorer's inputs for one account inside one timeframe window."""
+    n = WINDOW_SESSIONS[timeframe]
+    axis = np.array(ledger.axis, dtype="datetime64[D]")
+    days, values = ledger.equity.get(account_id, (np.empty(0, dtype="datetime64[D]"), np.empty(0)))
+    base_value = ledger.start_balance.get(account_id, float(values[0]) if values.size else 0.0)
+    if n is None or axis.size <= n:
+        first = axis[0] if axis.size else None
+        pts_days, pts = days, values
+        eq = np.concatenate([[base_value], pts])
+        sessions = int(pts.size)
+        bench_days = np.concatenate([[pts_days[0]], pts_days]) if pts.size else pts_days
+    else:
+        first = axis[-n]
+        base_day = axis[-n - 1]
+        inside = days >= first
+        before = np.flatnonzero(days <= base_day)
+        base = values[before[-1]] if before.size else base_value
+        eq = np.concatenate([[base], values[inside]])
+        sessions = n
+        bench_days = np.concatenate([[days[before[-1]] if before.size else first], days[inside]])
+    tdays, pnl, pct = ledger.trades.get(account_id, (np.empty(0, dtype="datetime64[D]"), np.empty(0), np.empty(0)))
+    cdays, cost = ledger.costs.get(account_id, (np.empty(0, dtype="datetime64[D]"), np.empty(0)))
+    if first is not None and n is not None:
+        sel = tdays >= first
+        pnl, pct = pnl[sel], pct[sel]
+        cost = cost[cdays >= first]
+    bench = None
+    if ledger.spy is not None and bench_days.size >= 2:
+        got = ledger.spy.reindex(bench_days).to_numpy(dtype=float)
+        bench = None if np.isnan(got).any() else got
+    c = community or {}
+    return scoring.Inputs(equity=eq, pnls=pnl, pnl_pcts=pct, sessions=sessions, benchmark=bench,
+                          costs=float(cost.sum()), clones=c.get("clones", 0), average_rating=c.get("avg"),
+                          ratings=c.get("ratings", 0), viewers=c.get("viewers", 0))
+
+
+def _community(s: Strategy) -> dict:
+    return {"clones": s.clones_count, "avg": s.average_rating, "ratings": s.ratings_count, "viewers": s.viewers_count}
+
+
+def forward_scores(strategy: Strategy) -> dict[str, dict] | None:
+    """Score and breakdown of one tracked strategy for every timeframe (detail page)."""
+    if strategy.paper_account_id is None:
+        return None
+    ledger = load_ledger([strategy.paper_account_id])
+    return {tf: scoring.compute(window_inputs(ledger, strategy.paper_account_id, tf, community=_community(strategy)))
+            for tf in TIMEFRAMES}
+
+
+def forward_metrics(strategy: Strategy) -> dict | None:
+    """The forward (out-of-sample) metrics of a tracked strategy, all time, for the
+    side-by-side with its backtest."""
+    from app.paper import metrics as m
+
+    if strategy.paper_account_id is None:
+        return None
+    ledger = load_ledger([strategy.paper_account_id])
+    inp = window_inputs(ledger, strategy.paper_account_id, "all_time")
+    out = m.summary(inp.equity, inp.pnls)
+    out["win_loss_ratio"] = m.win_loss_ratio(inp.pnls)
+    out["costs"] = inp.costs
+    return out
+
+
+def eligibility(strategy: Strategy, total_trades: int, now: dt.datetime | None = None) -> dict:
+    now = now or utcnow()
+    age = (now - strategy.tracking_started_at).days if strategy.tracking_started_at else 0
+    reasons = []
+    if strategy.visibility != "public":
+        reasons.append("only public strategies are ranked")
+    if strategy.status != TRACKING:
+        reasons.append("not forward-tracked (backtests are never ranked)")
+    if total_trades < scoring.MIN_TRADES:
+        reasons.append(f"{total_trades} of the {scoring.MIN_TRADES} closed forward trades needed")
+    return {"ranked": not reasons, "rookie": age < scoring.ROOKIE_DAYS, "age_days": age, "reasons": reasons,
+            "trades": total_trades}
+
+
+def rebuild_leaderboard(now: dt.datetime | None = None) -> dict:
+    """Recompute every (category, timeframe) ranking into leaderboard_entries (one
+    transaction: readers see the old ranking or the new one), then bump the cache version."""
+    t0 = time.perf_counter()
+    now = now or utcnow()
+    rows = db.session.execute(
+        select(Strategy, User.display_name).join(User, User.id == Strategy.owner_id)
+        .where(Strategy.status == TRACKING, Strategy.visibility == "public", Strategy.paper_account_id.is_not(None))
+    ).all()
+    ledger = load_ledger([s.paper_account_id for s, _ in rows])
+    board: dict[tuple[str, str], list[dict]] = {(c, tf): [] for c in BOARD_CATEGORIES for tf in TIMEFRAMES}
+    ranked = 0
+    for s, owner_name in rows:
+        total = int(ledger.trades.get(s.paper_account_id, (np.empty(0),))[0].size)
+        el = eligibility(s, total, now)
+        if not el["ranked"]:
+            continue
+        ranked += 1
+        cats = ["rookies"] if el["rookie"] else ["overall"] + ([s.category] if s.category in BOARD_CATEGORIES else [])
+        community = _community(s)
+        for tf in TIMEFRAMES:
+            result = scoring.compute(window_inputs(ledger, s.paper_account_id, tf, community=community))
+            figures = {**result["figures"], "age_days": el["age_days"], "total_trades": total}
+            entry = {"strategy_id": s.id, "name": s.name, "owner_name": owner_name or "", "score": result["score"],
+                     "components": {k: c["score"] for k, c in result["components"].items()},
+                     "figures": _clean(figures)}
+            for c in cats:
+                board[(c, tf)].append(entry)
+    inserts = []
+    for (c, tf), entries in board.items():
+        entries.sort(key=lambda e: (-e["score"], e["strategy_id"]))
+        for rank, e in enumerate(entries, 1):
+            inserts.append({**e, "category": c, "timeframe": tf, "rank": rank, "built_at": now})
+    db.session.execute(delete(LeaderboardEntry))
+    for i in range(0, len(inserts), 5000):
+        db.session.execute(insert(LeaderboardEntry), inserts[i:i + 5000])
+    db.session.commit()
+    from app.strategies.services import _bump_board
+
+    _bump_board()
+    return {"strategies": len(rows), "ranked": ranked, "rows": len(inserts),
+            "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _clean(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, float | np.floating):
+            v = float(v) if np.isfinite(v) else None
+        out[k] = v
+    return out
+
+
+@dataclass
+class BoardPage:
+    rows: list[LeaderboardEntry]
+    total: int
+    page: int
+    per_page: int
+    built_at: dt.datetime | None
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def board_page(category: str, timeframe: str, q: str = "", page: int = 1, per_page: int = 50) -> BoardPage:
+    category = category if category in BOARD_CATEGORIES else "overall"
+    timeframe = timeframe if timeframe in TIMEFRAMES else "all_time"
+    per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
+    page = max(1, int(page))
+    stmt = select(LeaderboardEntry).where(LeaderboardEntry.category == category,
+                                          LeaderboardEntry.timeframe == timeframe)
+    q = (q or "").strip()[:80]
+    if q:
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(func.lower(LeaderboardEntry.name).like(like.lower(), escape="\\")))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(db.session.scalars(stmt.order_by(LeaderboardEntry.rank).offset((page - 1) * per_page).limit(per_page)))
+    built = db.session.scalar(select(func.max(LeaderboardEntry.built_at)))
+    return BoardPage(rows, total, page, per_page, built)
+
+
+def board_entries_for(strategy_id: int) -> list[LeaderboardEntry]:
+    return list(db.session.scalars(select(LeaderboardEntry).where(LeaderboardEntry.strategy_id == strategy_id)
+                                   .order_by(LeaderboardEntry.timeframe, LeaderboardEntry.category)))

@@ -1,0 +1,420 @@
+"""/strategies and /leaderboard. Thin views: parse, one service call, render."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from flask import abort, flash, jsonify, make_response, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import InvalidInput, LimitReached
+from app.extensions import db
+from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view
+from app.models.jobs import JobRun
+from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
+from app.strategies import bp, queries, scoring, services
+from app.strategies.forms import CATEGORY_LABELS, ActionForm, BacktestForm, RatingForm, StrategyForm
+
+METRICS = (
+    # key, label, formula, annualisation, kind
+    ("total_return", "Total return", "E_last / E_first − 1", "not annualised", "pct"),
+    ("annualised_return", "Annual return", "(E_last / E_first)^(252 / n) − 1", "252 trading days", "pct"),
+    ("sharpe", "Sharpe", "mean(r − rf) / stdev(r − rf) × √252, daily returns r, rf = 0", "× √252", "num"),
+    ("sortino", "Sortino", "mean(r − rf) / downside dev × √252", "× √252", "num"),
+    ("max_drawdown", "Max drawdown", "min_t(E_t / max_{s≤t} E_s − 1)", "—", "pct"),
+    ("max_drawdown_duration", "Longest drawdown", "longest run of days below a previous peak", "days", "int"),
+    ("calmar", "Calmar", "annual return / |max drawdown|", "annual", "num"),
+    ("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "—", "pct"),
+    ("profit_factor", "Profit factor", "sum(wins) / |sum(losses)|", "—", "num"),
+    ("expectancy", "Expectancy", "mean P&L per closed trade", "—", "money"),
+    ("average_win", "Average win", "mean P&L of winning trades", "—", "money"),
+    ("average_loss", "Average loss", "mean P&L of losing trades", "—", "money"),
+    ("win_loss_ratio", "Avg win / avg loss", "average win / |average loss|", "—", "num"),
+    ("exposure", "Exposure", "days with a position held / days", "—", "pct"),
+    ("trades", "Closed trades", "round trips closed in the range", "—", "int"),
+)
+TF_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "all_time": "All time"}
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _args_int(name: str, default: int) -> int:
+    try:
+        return int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+# ===================================================================== my strategies
+@bp.get("/strategies")
+@login_required
+def index():
+    mine = services.list_mine(_user())
+    return render_template("strategies/index.html", strategies=mine, templates=services.TEMPLATES,
+                           labels=CATEGORY_LABELS)
+
+
+@bp.get("/strategies/new")
+@login_required
+def new():
+    tpl = services.TEMPLATES.get(request.args.get("template", ""))
+    form = StrategyForm(formdata=None)
+    if tpl:
+        form.name.data = tpl["label"]
+        for k in ("description", "category", "entry_rule", "exit_rule"):
+            getattr(form, k).data = tpl[k]
+        for k in ("sizing_pct", "stop_loss_pct", "take_profit_pct"):
+            getattr(form, k).data = "" if tpl[k] is None else f"{tpl[k]:g}"
+        form.universe.data = _default_universe()
+    return render_template("strategies/edit.html", form=form, strategy=None, templates=services.TEMPLATES)
+
+
+def _default_universe() -> str:
+    from sqlalchemy import select
+
+    from app.models.market import Stock
+
+    syms = db.session.scalars(select(Stock.symbol).where(Stock.active.is_(True)).order_by(Stock.symbol).limit(20))
+    return ", ".join(syms)
+
+
+@bp.post("/strategies")
+@login_required
+def create():
+    form = StrategyForm()
+    if form.validate_on_submit():
+        try:
+            strategy = services.create_strategy(_user(), **form.values())
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            flash(f"Strategy “{strategy.name}” saved. Run a backtest to see how it would have done.", "success")
+            return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+    return render_view("strategies/edit.html", "strategies/_form.html", status=422, form=form, strategy=None,
+                       templates=services.TEMPLATES)
+
+
+@bp.route("/strategies/<int:strategy_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(strategy_id: int):
+    strategy = services.get_owned(_user(), strategy_id)
+    if request.method == "GET":
+        form = StrategyForm(formdata=None, obj=strategy)
+        for k in ("sizing_pct", "stop_loss_pct", "take_profit_pct"):
+            v = getattr(strategy, k)
+            getattr(form, k).data = "" if v is None else f"{v:g}"
+        form.universe.data = ", ".join(strategy.symbols)
+        return render_template("strategies/edit.html", form=form, strategy=strategy, templates=services.TEMPLATES)
+    form = StrategyForm()
+    if form.validate_on_submit():
+        try:
+            services.update_strategy(_user(), strategy.id, **form.values())
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            flash("Strategy saved.", "success")
+            return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+    return render_view("strategies/edit.html", "strategies/_form.html", status=422, form=form, strategy=strategy,
+                       templates=services.TEMPLATES)
+
+
+# ===================================================================== detail
+def _detail_context(strategy, **extra):
+    user = _user()
+    is_owner = strategy.owner_id == user.id
+    bt = services.latest_backtest(strategy, succeeded_only=True)
+    latest = services.latest_backtest(strategy)
+    running = latest if latest is not None and latest.status in ("queued", "running") else None
+    forward = queries.forward_scores(strategy) if strategy.paper_account_id else None
+    trades_total = 0
+    forward_trades = []
+    if strategy.paper_account is not None:
+        from app.paper import services as ledger
+
+        stats = ledger.trade_stats(strategy.paper_account, "all")
+        trades_total = stats["trades"]
+        forward_trades = ledger.trades(strategy.paper_account, "all", limit=100)
+    ctx = {
+        "strategy": strategy, "is_owner": is_owner, "backtest": bt, "running": running,
+        "running_run": db.session.get(JobRun, running.job_run_id) if running and running.job_run_id else None,
+        "forward": forward, "forward_trades": forward_trades,
+        "fw": queries.forward_metrics(strategy) if strategy.paper_account_id else None,
+        "eligibility": queries.eligibility(strategy, trades_total),
+        "board": queries.board_entries_for(strategy.id),
+        "ratings": services.ratings(strategy), "my_rating": services.my_rating(user, strategy),
+        "bt_form": BacktestForm(formdata=None), "rating_form": extra.pop("rating_form", None) or _rating_form(user, strategy),
+        "action_form": ActionForm(formdata=None), "metrics_doc": METRICS, "labels": CATEGORY_LABELS,
+        "tf_labels": TF_LABELS, "timeframes": TIMEFRAMES, "monthly": _monthly(bt) if bt else None,
+        "score_formula": scoring.FORMULA, "weights": scoring.WEIGHTS,
+        "min_trades": scoring.MIN_TRADES, "rookie_days": scoring.ROOKIE_DAYS,
+        "used": services.backtests_this_month(user) if is_owner else None,
+    }
+    ctx.update(extra)
+    return ctx
+
+
+def _rating_form(user, strategy):
+    form = RatingForm(formdata=None)
+    mine = services.my_rating(user, strategy)
+    if mine:
+        form.stars.data, form.review.data = str(mine.stars), mine.review
+    return form
+
+
+def _monthly(bt) -> list[dict]:
+    """Monthly returns of a backtest's equity: {year, months[12] (fraction or None), year total}."""
+    if not bt.equity:
+        return []
+    s = pd.Series([p[1] for p in bt.equity], index=pd.to_datetime([p[0] for p in bt.equity]))
+    month_end = s.resample("ME").last()
+    prev = month_end.shift(1)
+    prev.iloc[0] = s.iloc[0]
+    rets = month_end / prev - 1
+    out = []
+    for year, g in rets.groupby(rets.index.year):
+        months = [None] * 12
+        for ts, v in g.items():
+            months[ts.month - 1] = None if not np.isfinite(v) else float(v)
+        total = float(np.prod([1 + v for v in months if v is not None]) - 1)
+        out.append({"year": int(year), "months": months, "total": total})
+    return out
+
+
+@bp.get("/strategies/<int:strategy_id>")
+@login_required
+def detail(strategy_id: int):
+    strategy = services.get_visible(_user(), strategy_id)
+    services.record_view(_user(), strategy)
+    return render_template("strategies/detail.html", **_detail_context(strategy))
+
+
+@bp.get("/strategies/<int:strategy_id>/forward.json")
+@login_required
+def forward_data(strategy_id: int):
+    strategy = services.get_visible(_user(), strategy_id)
+    points = []
+    start = None
+    if strategy.paper_account is not None:
+        from app.paper import services as ledger
+
+        points = [{"time": p["session"].isoformat(), "value": float(p["equity"])}
+                  for p in ledger.equity_series(strategy.paper_account, "all")]
+        start = float(strategy.paper_account.starting_balance)
+    return add_vary(jsonify(equity=points, benchmark=[], drawdown=_drawdown(points), starting_balance=start))
+
+
+def _drawdown(points: list[dict]) -> list[dict]:
+    if not points:
+        return []
+    e = np.array([p["value"] for p in points])
+    peak = np.maximum.accumulate(e)
+    dd = np.where(peak > 0, e / peak - 1, 0) * 100
+    return [{"time": p["time"], "value": round(float(v), 3)} for p, v in zip(points, dd, strict=True)]
+
+
+# ===================================================================== backtests
+@bp.post("/strategies/<int:strategy_id>/backtests")
+@login_required
+def backtest(strategy_id: int):
+    strategy = services.get_owned(_user(), strategy_id)
+    form = BacktestForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            bt = services.start_backtest(_user(), strategy.id, start=form.start.data, end=form.end.data,
+                                         capital=form.capital.data or "100000",
+                                         slippage_bps=form.slippage_bps.data or "5",
+                                         commission=form.commission.data or "0")
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        except LimitReached as exc:
+            form.form_errors.append(exc.message)
+            status = 403
+        else:
+            return redirect(url_for("strategies.backtest_view", backtest_id=bt.id))
+    if is_htmx():
+        return render_view("strategies/detail.html", "strategies/_backtest_form.html", status=status,
+                           strategy=strategy, bt_form=form, is_owner=True, used=services.backtests_this_month(_user()))
+    return make_response(render_template("strategies/detail.html",
+                                         **_detail_context(strategy, bt_form=form)), status)
+
+
+@bp.get("/strategies/backtests/<int:backtest_id>")
+@login_required
+def backtest_view(backtest_id: int):
+    bt = services.get_backtest(_user(), backtest_id)
+    run = db.session.get(JobRun, bt.job_run_id) if bt.job_run_id else None
+    return render_template("strategies/backtest.html", bt=bt, strategy=bt.strategy, run=run, metrics_doc=METRICS,
+                           monthly=_monthly(bt) if bt.status == "succeeded" else None,
+                           is_owner=bt.strategy.owner_id == _user().id)
+
+
+@bp.get("/strategies/backtests/<int:backtest_id>/progress")
+@login_required
+def backtest_progress(backtest_id: int):
+    """The polled progress region; when the run is over the page reloads to show results."""
+    bt = services.get_backtest(_user(), backtest_id)
+    run = db.session.get(JobRun, bt.job_run_id) if bt.job_run_id else None
+    if run is None:
+        abort(404)
+    response = make_response(render_template("strategies/_progress.html", bt=bt, run=run))
+    if run.is_terminal and is_htmx():
+        response.headers["HX-Refresh"] = "true"
+    return add_vary(response)
+
+
+@bp.get("/strategies/backtests/<int:backtest_id>/equity.json")
+@login_required
+def backtest_equity(backtest_id: int):
+    bt = services.get_backtest(_user(), backtest_id)
+    pts = bt.equity or []
+    equity = [{"time": p[0], "value": p[1]} for p in pts]
+    bench = [{"time": p[0], "value": p[2]} for p in pts if p[2] is not None]
+    return add_vary(jsonify(equity=equity, benchmark=bench, drawdown=_drawdown(equity),
+                            starting_balance=bt.starting_capital,
+                            benchmark_label=(bt.metrics or {}).get("benchmark", "benchmark")))
+
+
+# ===================================================================== actions
+def _action_ok() -> bool:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return True
+
+
+@bp.post("/strategies/<int:strategy_id>/track")
+@login_required
+def track(strategy_id: int):
+    _action_ok()
+    try:
+        strategy = services.start_tracking(_user(), strategy_id)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("strategies.detail", strategy_id=strategy_id))
+    flash("Forward tracking started: the strategy now trades its own paper account after every daily scan.",
+          "success")
+    return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+
+
+@bp.post("/strategies/<int:strategy_id>/untrack")
+@login_required
+def untrack(strategy_id: int):
+    _action_ok()
+    strategy = services.stop_tracking(_user(), strategy_id)
+    flash("Forward tracking stopped.", "success")
+    return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+
+
+@bp.post("/strategies/<int:strategy_id>/archive")
+@login_required
+def archive(strategy_id: int):
+    _action_ok()
+    services.archive_strategy(_user(), strategy_id)
+    flash("Strategy archived.", "success")
+    return redirect(url_for("strategies.index"))
+
+
+@bp.post("/strategies/<int:strategy_id>/clone")
+@login_required
+def clone(strategy_id: int):
+    _action_ok()
+    try:
+        copy, created = services.clone_strategy(_user(), strategy_id)
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("strategies.detail", strategy_id=strategy_id))
+    flash("Cloned into a private draft." if created else "You cloned this strategy before: here is your copy.",
+          "success")
+    return redirect(url_for("strategies.detail", strategy_id=copy.id))
+
+
+@bp.post("/strategies/<int:strategy_id>/rate")
+@login_required
+def rate(strategy_id: int):
+    strategy = services.get_visible(_user(), strategy_id)
+    form = RatingForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            services.rate_strategy(_user(), strategy.id, form.stars.data, form.review.data or "")
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            if not is_htmx():
+                flash("Thanks for rating.", "success")
+                return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+            db.session.refresh(strategy)
+            response = render_view("strategies/detail.html", "strategies/_ratings.html", strategy=strategy,
+                                   ratings=services.ratings(strategy), my_rating=services.my_rating(_user(), strategy),
+                                   rating_form=form, is_owner=False, saved=True)
+            return hx_trigger(response, "strategy-rated")
+    if is_htmx():
+        return render_view("strategies/detail.html", "strategies/_ratings.html", status=status, strategy=strategy,
+                           ratings=services.ratings(strategy), my_rating=services.my_rating(_user(), strategy),
+                           rating_form=form, is_owner=strategy.owner_id == _user().id)
+    return make_response(render_template("strategies/detail.html", **_detail_context(strategy, rating_form=form)),
+                         status)
+
+
+@bp.post("/strategies/<int:strategy_id>/recalculate")
+@login_required
+def recalculate(strategy_id: int):
+    _action_ok()
+    run = services.recalculate(_user(), strategy_id)
+    flash(f"Recalculation queued (job #{run.id}).", "success")
+    return redirect(url_for("strategies.detail", strategy_id=strategy_id))
+
+
+# ===================================================================== leaderboard
+def _board_args():
+    category = request.args.get("category", "overall")
+    timeframe = request.args.get("timeframe", "all_time")
+    if category not in BOARD_CATEGORIES:
+        category = "overall"
+    if timeframe not in TIMEFRAMES:
+        timeframe = "all_time"
+    q = (request.args.get("q") or "").strip()[:80]
+    page = max(1, min(_args_int("page", 1), 100000))
+    per_page = max(1, min(_args_int("per_page", 50), queries.MAX_PER_PAGE))
+    return category, timeframe, q, page, per_page
+
+
+def _board_etag(args) -> str:
+    import hashlib
+
+    key = "|".join(str(a) for a in args)
+    return f"lb-{services.board_version()}-{hashlib.blake2s(key.encode(), digest_size=6).hexdigest()}"
+
+
+@bp.get("/leaderboard")
+@login_required
+def leaderboard():
+    args = _board_args()
+    category, timeframe, q, page, per_page = args
+    board = queries.board_page(category, timeframe, q, page, per_page)
+    ctx = {"board": board, "category": category, "timeframe": timeframe, "q": q, "per_page": per_page,
+           "categories": BOARD_CATEGORIES, "timeframes": TIMEFRAMES, "labels": CATEGORY_LABELS,
+           "tf_labels": TF_LABELS, "min_trades": scoring.MIN_TRADES, "rookie_days": scoring.ROOKIE_DAYS,
+           "etag": _board_etag(args)}
+    return render_view("strategies/leaderboard.html", "strategies/_board.html", **ctx)
+
+
+@bp.get("/leaderboard/rows")
+@login_required
+def leaderboard_rows():
+    """The polled region (ETag from the ranking's version: idle polls cost a 304)."""
+    args = _board_args()
+    etag = _board_etag(args)
+    if request.if_none_match and etag in request.if_none_match:
+        response = make_response("", 304)
+        response.set_etag(etag)
+        return add_vary(response)
+    category, timeframe, q, page, per_page = args
+    board = queries.board_page(category, timeframe, q, page, per_page)
+    response = make_response(render_template(
+        "strategies/_board.html", board=board, category=category, timeframe=timeframe, q=q, per_page=per_page,
+        labels=CATEGORY_LABELS, tf_labels=TF_LABELS, min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS))
+    response.set_etag(etag)
+    return add_vary(response)

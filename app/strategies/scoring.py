@@ -71,13 +71,13 @@ def clamp(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
 def _sub(points: float, ratio: float | None, value, formula: str, why: str | None = None) -> dict:
     if ratio is None:
         return {"points": 0.0, "max": points, "value": value, "formula": formula, "why": why or "no data"}
-    return {"points": round(points * clamp(ratio), 4), "max": points, "value": value, "formula": formula,
+    return {"points": points * clamp(ratio), "max": points, "value": value, "formula": formula,
             "why": why}
 
 
 def _component(subs: dict[str, dict]) -> dict:
     total = clamp(sum(s["points"] for s in subs.values()), 0.0, 100.0)
-    return {"score": round(total, 4), "subs": subs}
+    return {"score": total, "subs": subs}
 
 
 def compute(inp: Inputs) -> dict:

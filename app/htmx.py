@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, make_response, render_template, request
@@ -67,3 +68,21 @@ def render_form(page: str, partial: str | None, form, **context: Any) -> Respons
     """Render a form page/partial; 422 when the submitted form has errors."""
     status = 422 if (form.errors or form.form_errors) else 200
     return render_view(page, partial, status=status, form=form, **context)
+
+
+def versioned_fragment(etag: str | None, render: Callable[[], str]) -> Response:
+    """A polled live fragment, revalidated by ETag.
+
+    `etag` must come from a cheap data version (a Redis counter bumped by the writer), never
+    from hashing the rendered page. When the client already holds that version the answer is
+    an empty 304 and `render` is not called. `private, no-cache` lets the browser keep the
+    fragment and send If-None-Match on the next poll (no-store would defeat that).
+    """
+    if etag and request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        response = make_response(render())
+    if etag:
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "private, no-cache"
+    return add_vary(response)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached
 from app.extensions import db
-from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view
+from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, versioned_fragment
 from app.models.jobs import JobRun
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
 from app.strategies import bp, queries, scoring, services
@@ -406,15 +406,12 @@ def leaderboard():
 def leaderboard_rows():
     """The polled region (ETag from the ranking's version: idle polls cost a 304)."""
     args = _board_args()
-    etag = _board_etag(args)
-    if request.if_none_match and etag in request.if_none_match:
-        response = make_response("", 304)
-        response.set_etag(etag)
-        return add_vary(response)
     category, timeframe, q, page, per_page = args
-    board = queries.board_page(category, timeframe, q, page, per_page)
-    response = make_response(render_template(
-        "strategies/_board.html", board=board, category=category, timeframe=timeframe, q=q, per_page=per_page,
-        labels=CATEGORY_LABELS, tf_labels=TF_LABELS, min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS))
-    response.set_etag(etag)
-    return add_vary(response)
+
+    def render() -> str:
+        board = queries.board_page(category, timeframe, q, page, per_page)
+        return render_template("strategies/_board.html", board=board, category=category, timeframe=timeframe, q=q,
+                               per_page=per_page, labels=CATEGORY_LABELS, tf_labels=TF_LABELS,
+                               min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS)
+
+    return versioned_fragment(_board_etag(args), render)

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.extensions import db as _db
-from app.models import Backtest, JobRun, Strategy
+from app.models import Backtest, JobRun
 from app.strategies import services
 
 

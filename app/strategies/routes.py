@@ -23,13 +23,13 @@ METRICS = (
     ("max_drawdown", "Max drawdown", "min_t(E_t / max_{s≤t} E_s − 1)", "—", "pct"),
     ("max_drawdown_duration", "Longest drawdown", "longest run of days below a previous peak", "days", "int"),
     ("calmar", "Calmar", "annual return / |max drawdown|", "annual", "num"),
-    ("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "—", "pct"),
+    ("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "—", "ratio"),
     ("profit_factor", "Profit factor", "sum(wins) / |sum(losses)|", "—", "num"),
     ("expectancy", "Expectancy", "mean P&L per closed trade", "—", "money"),
     ("average_win", "Average win", "mean P&L of winning trades", "—", "money"),
     ("average_loss", "Average loss", "mean P&L of losing trades", "—", "money"),
     ("win_loss_ratio", "Avg win / avg loss", "average win / |average loss|", "—", "num"),
-    ("exposure", "Exposure", "days with a position held / days", "—", "pct"),
+    ("exposure", "Exposure", "days with a position held / days", "—", "ratio"),
     ("trades", "Closed trades", "round trips closed in the range", "—", "int"),
 )
 TF_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "all_time": "All time"}

@@ -73,9 +73,11 @@ def bench_backtest() -> None:
             e_i, x_i = ent[i].astype(float), ext[i].astype(float)
 
             class Ref(Strategy):
+                sig_e, sig_x = e_i, x_i
+
                 def init(self):
-                    self.e = self.I(lambda: e_i)
-                    self.x = self.I(lambda: x_i)
+                    self.e = self.I(lambda: self.sig_e)
+                    self.x = self.I(lambda: self.sig_x)
 
                 def next(self):
                     close = self.data.Close[-1]

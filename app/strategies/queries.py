@@ -53,6 +53,9 @@ class Ledger:
     costs: dict[int, tuple[np.ndarray, np.ndarray]]  # account -> (fill day, cost)
     spy: pd.Series | None  # SPY close by session
 
+    def __post_init__(self) -> None:
+        self.axis_days = np.array(self.axis, dtype="datetime64[D]")
+
 
 def _days(ts: pd.Series) -> np.ndarray:
     return pd.to_datetime(ts, utc=True).dt.tz_convert(ET).dt.date.to_numpy().astype("datetime64[D]")
@@ -105,7 +108,7 @@ def window_inputs(ledger: Ledger, account_id: int, timeframe: str, strategy: Str
                   community: dict | None = None) -> scoring.Inputs:
     """The scorer's inputs for one account inside one timeframe window."""
     n = WINDOW_SESSIONS[timeframe]
-    axis = np.array(ledger.axis, dtype="datetime64[D]")
+    axis = ledger.axis_days
     days, values = ledger.equity.get(account_id, (np.empty(0, dtype="datetime64[D]"), np.empty(0)))
     base_value = ledger.start_balance.get(account_id, float(values[0]) if values.size else 0.0)
     if n is None or axis.size <= n:

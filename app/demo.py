@@ -24,7 +24,7 @@ def load_demo() -> dict[str, str]:
     from app.market.services import load_demo_market
 
     load_demo_market()  # universe, a year of simulated bars, indicators, snapshots (when empty)
-    from app.strategies.demo import load_demo_strategies
+    from app.strategies.demo import queue_demo_strategies
 
-    load_demo_strategies()  # ~60 strategies: backtested, forward-tracked through the ledger, ranked
+    queue_demo_strategies()  # ~60 strategies, backtested and forward-tracked by the worker (~1-2 min)
     return created

@@ -64,3 +64,10 @@ def track_and_rank(session_iso: str | None = None) -> dict:
     stats = track_all(until=dt.date.fromisoformat(session_iso) if session_iso else None)
     stats["board"] = rebuild()
     return stats
+
+
+@task
+def load_demo_strategies_job() -> dict:
+    from app.strategies.demo import load_demo_strategies
+
+    return load_demo_strategies()

@@ -42,17 +42,31 @@ def list_users() -> None:
 
 
 @demo_cli.command("load")
-def demo_load() -> None:
+@click.option("--strategies/--no-strategies", default=True,
+              help="Also create the demo strategies (a minute or two; `make run` runs them in the background).")
+def demo_load(strategies: bool) -> None:
     """Create the demo accounts (and demo data) when they do not exist. Idempotent."""
     from app.demo import load_demo
 
     if current_app.config["ENV_NAME"] == "production":
         raise click.ClickException("Refusing to load demo data in production.")
-    created = load_demo()
+    created = load_demo(strategies=strategies)
     for email, password in created.items():
         click.echo(f"  demo login: {email} / {password}")
     if not created:
         click.echo("Demo accounts already exist (passwords were printed when they were created).")
+
+
+@demo_cli.command("strategies")
+def demo_strategies() -> None:
+    """Create ~60 demo strategies: backtested by the engine and forward-tracked through the
+    paper ledger over the last 100 simulated sessions, then ranked. Idempotent."""
+    from app.strategies.demo import load_demo_strategies
+
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("Refusing to load demo data in production.")
+    stats = load_demo_strategies()
+    click.echo(f"Demo strategies: {stats}")
 
 
 @setup_cli.command("check")

@@ -10,7 +10,7 @@ DEMO_USERS = (
 )
 
 
-def load_demo() -> dict[str, str]:
+def load_demo(strategies: bool = True) -> dict[str, str]:
     """Create missing demo users; returns {email: password} for the ones created now."""
     from app.cli import random_password
 
@@ -24,7 +24,8 @@ def load_demo() -> dict[str, str]:
     from app.market.services import load_demo_market
 
     load_demo_market()  # universe, a year of simulated bars, indicators, snapshots (when empty)
-    from app.strategies.demo import queue_demo_strategies
+    if strategies:
+        from app.strategies.demo import load_demo_strategies
 
-    queue_demo_strategies()  # ~60 strategies, backtested and forward-tracked by the worker (~1-2 min)
+        load_demo_strategies()  # ~60 strategies: backtested, forward-tracked through the ledger, ranked
     return created

@@ -35,7 +35,8 @@ def main() -> int:
         print(f"Embedded Redis at {env['REDIS_URL']}", flush=True)
 
     subprocess.run(_flask("db", "upgrade"), env=env, check=True)
-    demo = subprocess.run(_flask("demo", "load"), env=env, check=True, capture_output=True, text=True)
+    demo = subprocess.run(_flask("demo", "load", "--no-strategies"), env=env, check=True, capture_output=True,
+                          text=True)
     logins_file = INSTANCE_DIR / "demo_logins.txt"
     new_logins = [line.strip() for line in demo.stdout.splitlines() if "demo login:" in line]
     if new_logins:
@@ -48,6 +49,9 @@ def main() -> int:
         "worker": subprocess.Popen(_flask("worker"), env=env),
         "clock": subprocess.Popen(_flask("clock"), env=env),
     }
+    # the demo strategies take a minute or two (a forward-tracking replay through the ledger):
+    # built in the background while the app already serves; idempotent, stopped with the rest
+    helpers = {"demo-strategies": subprocess.Popen(_flask("demo", "strategies"), env=env)}
     url = f"http://{HOST}:{PORT}"
     print("\n" + "=" * 64, flush=True)
     print(f"  Stock Scanner is running at {url}", flush=True)
@@ -73,11 +77,11 @@ def main() -> int:
                 break
         time.sleep(0.5)
 
-    for proc in processes.values():
+    for proc in [*helpers.values(), *processes.values()]:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     deadline = time.time() + 10
-    for proc in processes.values():
+    for proc in [*helpers.values(), *processes.values()]:
         try:
             proc.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:

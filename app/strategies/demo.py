@@ -63,21 +63,6 @@ def _et(day: dt.date, hh: int, mm: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=mcal.ET).astimezone(dt.UTC)
 
 
-def queue_demo_strategies() -> bool:
-    """Queue the demo strategies for the worker (the replay takes a minute or two: `make run`
-    serves meanwhile and the leaderboard fills when the job is done). Only with a real
-    queue; tests call :func:`load_demo_strategies` directly."""
-    from flask import current_app
-
-    from app.jobs import enqueue
-    from app.strategies.tasks import load_demo_strategies_job
-
-    if not current_app.config.get("RQ_ASYNC") or db.session.scalar(select(Strategy.id).limit(1)) is not None:
-        return False
-    enqueue("default", load_demo_strategies_job, job_timeout=3600)
-    return True
-
-
 def load_demo_strategies(n: int = N_STRATEGIES, sessions: int = SESSIONS, seed: int = 8) -> dict:
     """Create, backtest and forward-track the demo strategies (once: idempotent)."""
     from app.auth.services import create_user, find_user_by_email

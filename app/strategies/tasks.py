@@ -65,9 +65,3 @@ def track_and_rank(session_iso: str | None = None) -> dict:
     stats["board"] = rebuild()
     return stats
 
-
-@task
-def load_demo_strategies_job() -> dict:
-    from app.strategies.demo import load_demo_strategies
-
-    return load_demo_strategies()

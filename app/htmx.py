@@ -67,3 +67,22 @@ def render_form(page: str, partial: str | None, form, **context: Any) -> Respons
     """Render a form page/partial; 422 when the submitted form has errors."""
     status = 422 if (form.errors or form.form_errors) else 200
     return render_view(page, partial, status=status, form=form, **context)
+
+
+def not_modified(etag: str | None) -> Response | None:
+    """For a polled live region: the empty ``304`` when the request's ``If-None-Match``
+    holds ``etag`` (derived from a cheap data version, never from the rendered body),
+    else None. The 304 carries ``Content-Length: 0`` so waitress keeps the connection."""
+    if etag and request.if_none_match.contains(etag):
+        response = make_response("", 304)
+        response.set_etag(etag)
+        response.headers["Content-Length"] = "0"
+        return add_vary(response)
+    return None
+
+
+def with_etag(response: Response, etag: str | None) -> Response:
+    """Stamp a live fragment with its ETag (and Vary: HX-Request)."""
+    if etag:
+        response.set_etag(etag)
+    return add_vary(response)

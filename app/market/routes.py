@@ -11,7 +11,7 @@ from app import audit
 from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.htmx import add_vary, is_htmx, redirect, render_view
+from app.htmx import add_vary, is_htmx, not_modified, redirect, render_view, with_etag
 from app.market import bp, queries, services
 from app.models.market import SCAN_KINDS
 
@@ -54,23 +54,15 @@ def _simulated(view) -> bool:
 @login_required
 def quote(symbol: str):
     """The live quote fragment; polled, answered 304 while the snapshot version is unchanged."""
-    try:
-        version = services.snapshot_version()
-    except Exception:  # Redis down: always render
-        version = None
+    version = services.live_version()
     etag = f"snap-{version}-{queries.normalise_symbol(symbol)}" if version is not None else None
-    if etag and request.if_none_match.contains(etag):
-        resp = make_response("", 304)
-        resp.set_etag(etag)
-        resp.headers["Content-Length"] = "0"
-        return add_vary(resp)
+    cached = not_modified(etag)
+    if cached is not None:
+        return cached
     view = queries.stock_view(symbol)
     if view is None:
         abort(404)
-    resp = make_response(render_template("market/_quote.html", v=view, simulated=_simulated(view)))
-    if etag:
-        resp.set_etag(etag)
-    return add_vary(resp)
+    return with_etag(make_response(render_template("market/_quote.html", v=view, simulated=_simulated(view))), etag)
 
 
 @bp.get("/stocks/<symbol>/chart.json")

@@ -8,7 +8,16 @@ from flask import flash, jsonify, make_response, render_template, request, url_f
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, InvalidInput, LimitReached
-from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_form, render_view
+from app.htmx import (
+    apply_error,
+    hx_trigger,
+    is_htmx,
+    not_modified,
+    redirect,
+    render_form,
+    render_view,
+    with_etag,
+)
 from app.paper import bp, services
 from app.paper.forms import AccountForm, OrderForm, ResetForm
 
@@ -87,14 +96,11 @@ def live(account_id: int):
     """The polled region: balances, positions marked to market, open orders."""
     acct = services.get_account(_user(), account_id)
     etag = _live_etag(acct)
-    if request.if_none_match and etag in request.if_none_match:
-        response = make_response("", 304)
-        response.set_etag(etag)
-        return add_vary(response)
+    cached = not_modified(etag)
+    if cached is not None:
+        return cached
     ctx = _account_context(acct)
-    response = make_response(render_template("paper/_live.html", **ctx))
-    response.set_etag(etag)
-    return add_vary(response)
+    return with_etag(make_response(render_template("paper/_live.html", **ctx)), etag)
 
 
 @bp.post("/<int:account_id>/orders")

@@ -52,7 +52,7 @@ class FilterSpec:
 
 FILTER_SPECS: tuple[FilterSpec, ...] = (
     FilterSpec("price", "Price", NUMBER, "price", "$"),
-    FilterSpec("change_pct", "Change %", NUMBER, "change_pct", "%"),
+    FilterSpec("change_pct", "Change", NUMBER, "change_pct", "%"),
     FilterSpec("volume", "Volume", NUMBER, "volume", "shares"),
     FilterSpec("avg_volume", "Average volume (3M)", NUMBER, "avg_volume", "shares"),
     FilterSpec("rel_volume", "Relative volume", NUMBER, "rel_volume", "×"),
@@ -70,7 +70,7 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
                "0 = at the high"),
     FilterSpec("from_low", "From 52-week low", NUMBER, "(price / week52_low - 1) * 100", "%",
                "0 = at the low"),
-    FilterSpec("gap_pct", "Gap %", NUMBER, "gap_pct", "%"),
+    FilterSpec("gap_pct", "Gap", NUMBER, "gap_pct", "%"),
     FilterSpec("atr_pct", "ATR % of price", NUMBER, "atr14 / price * 100", "%"),
 )
 FILTERS: dict[str, FilterSpec] = {f.key: f for f in FILTER_SPECS}
@@ -337,7 +337,7 @@ class ScreenDefinition:
         if (d.sort, d.direction) != DEFAULT_SORT:
             items += [("sort", d.sort), ("dir", d.direction)]
         if d.columns != DEFAULT_COLUMNS:
-            items.append(("cols", ",".join(d.columns)))
+            items.append(("cols", ",".join(c for c in d.columns if c != "symbol")))
         if d.page_size != DEFAULT_PAGE_SIZE:
             items.append(("per", str(d.page_size)))
         if d.watchlist_id is not None:

@@ -247,8 +247,8 @@ class ScreenDefinition:
         for i, fk in enumerate(fields_):
             raw.append((fk, ops[i] if i < len(ops) else "", vals[i] if i < len(vals) else ""))
         for i, (fk, op, val) in enumerate(raw[:MAX_FILTERS]):
-            if not fk and not str(val).strip():
-                continue  # an empty row the person has not filled yet
+            if not str(val).strip():
+                continue  # a row the person has not filled in yet
             try:
                 filters.append(make_filter(fk, op, val))
             except ValueError as exc:

@@ -272,9 +272,9 @@ def update_item(user, item_id, *, note=None, target=None, stop=None) -> Watchlis
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
         raise InvalidInput(f"Keep the note under {MAX_NOTE} characters.", field="note")
-    item.note = note or None
-    item.target_price = _price(target, "target_price", "Target")
-    item.stop_price = _price(stop, "stop_price", "Stop")
+    target_d = _price(target, "target_price", "Target")  # validate everything before writing
+    stop_d = _price(stop, "stop_price", "Stop")
+    item.note, item.target_price, item.stop_price = note or None, target_d, stop_d
     _bump(item.watchlist)
     db.session.commit()
     return item

@@ -168,9 +168,9 @@ def test_other_users_screens_are_404_and_public_ones_cloneable(client, login, fa
     owner, other = factories.user(), factories.user()
     private = services.save_screen(owner, "Private", defn("f=rsi:lt:30"))
     owner.subscription = None
-    from app.billing.plans import PLANS
-
     from unittest.mock import patch
+
+    from app.billing.plans import PLANS
 
     with patch("app.screener.services.plan_for", return_value=PLANS["pro"]):
         public = services.save_screen(owner, "Shared", defn("f=rsi:gt:70"), is_public=True)

@@ -136,10 +136,14 @@ def _measure(backend: str, url: str) -> None:
     for kind, screens in (("plain", plain), ("formula", formula)):
         for qs in screens:
             get(qs)  # warm-up (template compile, statement cache)
+            mine = []
             for _ in range(REPEAT):
                 started = time.perf_counter()
                 get(qs, {"HX-Trigger": "results"})
-                timings[kind].append(time.perf_counter() - started)
+                mine.append(time.perf_counter() - started)
+            timings[kind] += mine
+            if os.environ.get("BENCH_VERBOSE"):
+                print(f"  {backend} {statistics.median(mine) * 1000:7.1f} ms  {qs}", flush=True)
     etag = get(plain[0]).headers["ETag"]
     polls = []
     for _ in range(200):

@@ -34,7 +34,8 @@ from app.screener.definition import COLUMNS, FILTERS, TEXT, Filter, ScreenDefini
 S, I, K = Snapshot, StockIndicator, Stock  # noqa: E741
 FORMULA_TIME_LIMIT = 3.0
 MAX_BARS = 260
-_BUCKETS = (32, 64, 128, MAX_BARS)
+UNBOUNDED_WARMUP = 120
+_BUCKETS = (32, 64, 128, MAX_BARS)  # widths the daily-bar cache is loaded at
 BAR_FIELDS = ("open", "high", "low", "close", "volume")
 
 
@@ -220,8 +221,8 @@ def matching_ids(defn: ScreenDefinition, *, user=None, force_formula: bool = Fal
         return []
     fields = {n: pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=np.float64) for n in wanted}
     if needs_bars:
-        width = min(max(rule.needs(CROSS_SECTION)), MAX_BARS)
-        fields.update(_bar_matrices(frame, width))
+        used = [n for n in BAR_FIELDS if n in rule.fields]
+        fields.update(_bar_matrices(frame, _width(rule), used))
     data = SeriesData(fields, {n: frame[n].tolist() for n in texts}, symbols=frame["id"].tolist())
     try:
         mask = rule.evaluate(data, CROSS_SECTION, time_limit=FORMULA_TIME_LIMIT)
@@ -288,7 +289,15 @@ def _bars_for(width: int) -> dict:
     return data
 
 
-def _bar_matrices(frame: pd.DataFrame, width: int) -> dict:
+def _width(rule) -> int:
+    """Bars of history a rule gets: what its windows need (up to MAX_BARS); recursive
+    indicators with no fixed window (Wilder RSI, EMA) get UNBOUNDED_WARMUP bars."""
+    from app.rules.compiler import BIG
+
+    return max(min(n, UNBOUNDED_WARMUP) if n >= BIG else min(n, MAX_BARS) for n in rule.needs(CROSS_SECTION))
+
+
+def _bar_matrices(frame: pd.DataFrame, width: int, names=BAR_FIELDS) -> dict:
     """(candidates, width) OHLCV with today's snapshot as the last bar."""
     data = _bars_for(width)
     n = len(frame)
@@ -297,7 +306,7 @@ def _bar_matrices(frame: pd.DataFrame, width: int) -> dict:
     pos = np.searchsorted(all_ids, ids) if len(all_ids) else np.zeros(n, dtype=int)
     found = (pos < len(all_ids)) & (all_ids[np.minimum(pos, max(len(all_ids) - 1, 0))] == ids) if len(all_ids) \
         else np.zeros(n, dtype=bool)
-    w = data["width"]
+    w = min(width, data["width"])
     sess = frame["_session"].to_numpy(dtype=object)
     last = np.full(n, None, dtype=object)
     if len(all_ids):
@@ -305,16 +314,17 @@ def _bar_matrices(frame: pd.DataFrame, width: int) -> dict:
     # a snapshot of a later session than the last daily bar is a new bar: shift left
     newer = np.array([s is not None and (b is None or s > b) for s, b in zip(sess, last, strict=True)], dtype=bool)
     out = {}
-    for name in BAR_FIELDS:
+    rows = pos[found]
+    for name in names:
         m = np.full((n, w), np.nan)
         if len(all_ids):
-            m[found] = data[name][pos[found]]
+            m[found] = data[name][rows, -w:]
         m[newer, :-1] = m[newer, 1:]
         m[newer, -1] = np.nan
         live = pd.to_numeric(frame["_" + name], errors="coerce").to_numpy(dtype=np.float64)
         ok = np.isfinite(live)
         m[ok, -1] = live[ok]
-        out[name] = m[:, -width:] if width < w else m
+        out[name] = m
     return out
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, make_response, render_template, request
@@ -69,20 +70,19 @@ def render_form(page: str, partial: str | None, form, **context: Any) -> Respons
     return render_view(page, partial, status=status, form=form, **context)
 
 
-def not_modified(etag: str | None) -> Response | None:
-    """For a polled live region: the empty ``304`` when the request's ``If-None-Match``
-    holds ``etag`` (derived from a cheap data version, never from the rendered body),
-    else None. The 304 carries ``Content-Length: 0`` so waitress keeps the connection."""
+def versioned_fragment(etag: str | None, render: Callable[[], str]) -> Response:
+    """A polled live fragment, revalidated by ETag.
+
+    `etag` must come from a cheap data version (a Redis counter bumped by the writer), never
+    from hashing the rendered page. When the client already holds that version the answer is
+    an empty 304 and `render` is not called. `private, no-cache` lets the browser keep the
+    fragment and send If-None-Match on the next poll (no-store would defeat that).
+    """
     if etag and request.if_none_match.contains(etag):
         response = make_response("", 304)
-        response.set_etag(etag)
-        response.headers["Content-Length"] = "0"
-        return add_vary(response)
-    return None
-
-
-def with_etag(response: Response, etag: str | None) -> Response:
-    """Stamp a live fragment with its ETag (and Vary: HX-Request)."""
+    else:
+        response = make_response(render())
     if etag:
         response.set_etag(etag)
+        response.headers["Cache-Control"] = "private, no-cache"
     return add_vary(response)

@@ -11,7 +11,7 @@ from app import audit
 from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.htmx import add_vary, is_htmx, not_modified, redirect, render_view, with_etag
+from app.htmx import add_vary, is_htmx, redirect, render_view, versioned_fragment
 from app.market import bp, queries, services
 from app.models.market import SCAN_KINDS
 
@@ -56,13 +56,14 @@ def quote(symbol: str):
     """The live quote fragment; polled, answered 304 while the snapshot version is unchanged."""
     version = services.live_version()
     etag = f"snap-{version}-{queries.normalise_symbol(symbol)}" if version is not None else None
-    cached = not_modified(etag)
-    if cached is not None:
-        return cached
-    view = queries.stock_view(symbol)
-    if view is None:
-        abort(404)
-    return with_etag(make_response(render_template("market/_quote.html", v=view, simulated=_simulated(view))), etag)
+
+    def render() -> str:
+        view = queries.stock_view(symbol)
+        if view is None:
+            abort(404)
+        return render_template("market/_quote.html", v=view, simulated=_simulated(view))
+
+    return versioned_fragment(etag, render)
 
 
 @bp.get("/stocks/<symbol>/chart.json")

@@ -11,7 +11,7 @@ from flask import Response, flash, make_response, render_template, request, url_
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached, NotFound
-from app.htmx import add_vary, is_htmx, not_modified, redirect, with_etag
+from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
 from app.screener.definition import (
@@ -140,21 +140,29 @@ def results():
     defn = ScreenDefinition.parse(request.args)
     page = _page()
     etag = _etag(defn, page) if not defn.errors else None
-    cached = not_modified(etag)
-    if cached is not None:
-        return cached
-    ctx = _results_context(defn, page)
-    status = 422 if (defn.errors or ctx["error"]) else 200
-    if ctx["result"] is not None and page > ctx["result"].pages:
-        page = ctx["result"].pages
-        ctx = _results_context(defn, page)
-    from app.watchlists.services import list_watchlists
+    state = {"status": 200}
 
-    resp = make_response(render_template("screener/_results.html", **ctx, watchlists=list_watchlists(_user())),
-                         status)
+    def render() -> str:
+        nonlocal page
+        ctx = _results_context(defn, page)
+        if ctx["result"] is not None and page > ctx["result"].pages:
+            page = ctx["result"].pages
+            ctx = _results_context(defn, page)
+        if defn.errors or ctx["error"]:
+            state["status"] = 422
+        from app.watchlists.services import list_watchlists
+
+        return render_template("screener/_results.html", **ctx, watchlists=list_watchlists(_user()))
+
+    resp = versioned_fragment(etag, render)
+    if resp.status_code == 304:
+        return resp
+    if state["status"] != 200:
+        resp.status_code = state["status"]
+        resp.headers.pop("ETag", None)
     if request.headers.get("HX-Trigger") != "results":  # not the poll: keep the address bar in step
         resp.headers["HX-Push-Url"] = _page_url(defn, page)
-    return with_etag(resp, etag if status == 200 else None)
+    return resp
 
 
 @bp.get("/filter-row")

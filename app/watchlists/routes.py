@@ -9,7 +9,7 @@ from flask import flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached
-from app.htmx import add_vary, is_htmx, not_modified, redirect, with_etag
+from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.watchlists import bp, services
 
@@ -100,11 +100,7 @@ def _etag(wl) -> str | None:
 def live(watchlist_id: int):
     """The polled items table (304 while neither the list nor the quotes changed)."""
     wl = services.get_owned(_user(), watchlist_id)
-    etag = _etag(wl)
-    cached = not_modified(etag)
-    if cached is not None:
-        return cached
-    return with_etag(make_response(render_template("watchlists/_items.html", **_view_context(wl))), etag)
+    return versioned_fragment(_etag(wl), lambda: render_template("watchlists/_items.html", **_view_context(wl)))
 
 
 @bp.post("/<int:watchlist_id>/rename")

@@ -4,7 +4,11 @@ from app.models.billing import Subscription
 from app.models.jobs import JobRun
 from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
+from app.models.screener import SavedScreen, ScreenMembership, Watchlist, WatchlistItem
 from app.models.strategies import Backtest, LeaderboardEntry, Strategy, StrategyRating, StrategyView
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
-__all__ = ["Backtest", "LeaderboardEntry", "Strategy", "StrategyRating", "StrategyView", "AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]
+__all__ = ["AuditEvent", "Backtest", "EquitySnapshot", "Fill", "LeaderboardEntry", "Order", "PaperAccount",
+           "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "SavedScreen", "ScreenMembership",
+           "Strategy", "StrategyRating", "StrategyView", "Watchlist", "WatchlistItem", "ScanRun", "Snapshot", "Stock",
+           "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

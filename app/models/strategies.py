@@ -47,8 +47,10 @@ class Strategy(db.Model):
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(20), default="custom")
-    universe_kind: Mapped[str] = mapped_column(String(12), default="symbols")  # symbols (watchlist, screen later)
-    universe: Mapped[str] = mapped_column(Text, default="")  # comma-separated symbols
+    universe_kind: Mapped[str] = mapped_column(String(12), default="symbols")  # symbols, watchlist, screen
+    universe: Mapped[str] = mapped_column(Text, default="")  # comma-separated symbols (kind symbols; else last seen)
+    watchlist_id: Mapped[int | None] = mapped_column(ForeignKey("watchlists.id", ondelete="SET NULL"))
+    screen_id: Mapped[int | None] = mapped_column(ForeignKey("saved_screens.id", ondelete="SET NULL"))
     entry_rule: Mapped[str] = mapped_column(Text)
     exit_rule: Mapped[str] = mapped_column(Text)
     sizing_pct: Mapped[float] = mapped_column(Double, default=10.0)  # % of equity per position
@@ -68,6 +70,8 @@ class Strategy(db.Model):
 
     owner = relationship("User")
     paper_account = relationship("PaperAccount")
+    watchlist = relationship("Watchlist")
+    screen = relationship("SavedScreen")
     cloned_from = relationship("Strategy", remote_side=[id])
 
     __table_args__ = (

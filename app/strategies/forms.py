@@ -18,8 +18,14 @@ class StrategyForm(FlaskForm):
     name = StringField("Name", filters=[_strip], validators=[DataRequired("Give the strategy a name."), Length(max=80)])
     description = TextAreaField("Description", filters=[_strip], validators=[Length(max=4000)])
     category = SelectField("Category", choices=[(c, CATEGORY_LABELS[c]) for c in CATEGORIES], default="custom")
-    universe = TextAreaField("Universe (symbols)", filters=[_strip], validators=[Length(max=6000)],
-                             description="Comma-separated symbols, up to 500.")
+    universe_kind = SelectField("Universe", choices=[("symbols", "A list of symbols"), ("watchlist", "One of my watchlists"),
+                                                     ("screen", "A saved screen (its current members)")],
+                                default="symbols")
+    universe = TextAreaField("Symbols", filters=[_strip], validators=[Length(max=6000)],
+                             description="Comma-separated symbols, up to 500 (when the universe is a list).")
+    watchlist_id = SelectField("Watchlist", choices=[], validate_choice=False)
+    screen_id = SelectField("Saved screen", choices=[], validate_choice=False,
+                            description="Members are re-read at every backtest and every day while tracking.")
     entry_rule = TextAreaField("Entry rule (buy when, at the close)", filters=[_strip], validators=[Length(max=1000)])
     exit_rule = TextAreaField("Exit rule (sell when, at the close)", filters=[_strip], validators=[Length(max=1000)])
     sizing_pct = StringField("Position size (% of equity)", default="10", filters=[_strip], validators=[Length(max=10)])
@@ -30,7 +36,8 @@ class StrategyForm(FlaskForm):
                              default="private")
 
     def values(self) -> dict:
-        return {k: getattr(self, k).data for k in ("name", "description", "category", "universe", "entry_rule",
+        return {k: getattr(self, k).data for k in ("name", "description", "category", "universe_kind", "universe",
+                                                    "watchlist_id", "screen_id", "entry_rule",
                                                     "exit_rule", "sizing_pct", "stop_loss_pct", "take_profit_pct",
                                                     "visibility")}
 

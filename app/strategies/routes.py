@@ -59,7 +59,7 @@ def index():
 @login_required
 def new():
     tpl = services.TEMPLATES.get(request.args.get("template", ""))
-    form = StrategyForm(formdata=None)
+    form = _universe_choices(StrategyForm(formdata=None))
     if tpl:
         form.name.data = tpl["label"]
         for k in ("description", "category", "entry_rule", "exit_rule"):
@@ -68,6 +68,17 @@ def new():
             getattr(form, k).data = "" if tpl[k] is None else f"{tpl[k]:g}"
         form.universe.data = _default_universe()
     return render_template("strategies/edit.html", form=form, strategy=None, templates=services.TEMPLATES)
+
+
+def _universe_choices(form: StrategyForm) -> StrategyForm:
+    """The user's watchlists and screens (plus public screens) for the universe selects."""
+    from app.screener.services import list_screens
+    from app.watchlists.services import list_watchlists
+
+    user = _user()
+    form.watchlist_id.choices = [("", "—")] + [(str(w.id), w.name) for w in list_watchlists(user)]
+    form.screen_id.choices = [("", "—")] + [(str(sc.id), sc.name) for sc in list_screens(user)]
+    return form
 
 
 def _default_universe() -> str:
@@ -82,7 +93,7 @@ def _default_universe() -> str:
 @bp.post("/strategies")
 @login_required
 def create():
-    form = StrategyForm()
+    form = _universe_choices(StrategyForm())
     if form.validate_on_submit():
         try:
             strategy = services.create_strategy(_user(), **form.values())
@@ -100,13 +111,15 @@ def create():
 def edit(strategy_id: int):
     strategy = services.get_owned(_user(), strategy_id)
     if request.method == "GET":
-        form = StrategyForm(formdata=None, obj=strategy)
+        form = _universe_choices(StrategyForm(formdata=None, obj=strategy))
+        form.watchlist_id.data = str(strategy.watchlist_id or "")
+        form.screen_id.data = str(strategy.screen_id or "")
         for k in ("sizing_pct", "stop_loss_pct", "take_profit_pct"):
             v = getattr(strategy, k)
             getattr(form, k).data = "" if v is None else f"{v:g}"
         form.universe.data = ", ".join(strategy.symbols)
         return render_template("strategies/edit.html", form=form, strategy=strategy, templates=services.TEMPLATES)
-    form = StrategyForm()
+    form = _universe_choices(StrategyForm())
     if form.validate_on_submit():
         try:
             services.update_strategy(_user(), strategy.id, **form.values())

@@ -145,7 +145,71 @@ def _rule(text: str, field: str, label: str) -> str:
     return text
 
 
-def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
+UNIVERSE_KINDS = ("symbols", "watchlist", "screen")
+
+
+def _symbols_of(stock_ids) -> list[str]:
+    from app.models.market import Stock
+
+    ids = list(stock_ids)
+    if not ids:
+        return []
+    names = dict(db.session.execute(select(Stock.id, Stock.symbol).where(Stock.id.in_(ids))).all())
+    return [names[i] for i in ids if i in names][:MAX_SYMBOLS]
+
+
+def _screen_ids(screen) -> list[int]:
+    from app.screener import services as screener
+
+    if screen.membership_as_of is None:  # never evaluated by the 10-minute cycle yet
+        return sorted(screener.evaluate_screen(screen))
+    return sorted(screener.screen_member_ids(screen))
+
+
+def universe_symbols(strategy: Strategy) -> list[str]:
+    """The symbols the strategy trades now: its list, its watchlist's items, or its saved
+    screen's current members (the last list seen when the watchlist/screen is gone)."""
+    if strategy.universe_kind == "watchlist" and strategy.watchlist_id:
+        from app.watchlists.services import watchlist_stock_ids
+
+        return _symbols_of(watchlist_stock_ids(strategy.watchlist_id))
+    if strategy.universe_kind == "screen" and strategy.screen is not None:
+        return _symbols_of(_screen_ids(strategy.screen))
+    return strategy.symbols
+
+
+def _universe(user, fields: dict[str, Any]) -> dict[str, Any]:
+    kind = fields.get("universe_kind") or "symbols"
+    if kind not in UNIVERSE_KINDS:
+        raise InvalidInput("The universe is a list of symbols, a watchlist or a saved screen.", field="universe_kind")
+    if kind == "symbols":
+        return {"universe_kind": kind, "universe": ",".join(parse_symbols(fields.get("universe") or "")),
+                "watchlist_id": None, "screen_id": None}
+    if kind == "watchlist":
+        from app.watchlists.services import get_owned as get_watchlist
+        from app.watchlists.services import watchlist_stock_ids
+
+        try:
+            wl = get_watchlist(user, fields.get("watchlist_id"))
+        except NotFound:
+            raise InvalidInput("Choose one of your watchlists.", field="watchlist_id") from None
+        symbols = _symbols_of(watchlist_stock_ids(wl))
+        if not symbols:
+            raise InvalidInput(f"The watchlist “{wl.name}” is empty.", field="watchlist_id")
+        return {"universe_kind": kind, "universe": ",".join(symbols), "watchlist_id": wl.id, "screen_id": None}
+    from app.screener.services import get_screen
+
+    try:
+        screen = get_screen(user, fields.get("screen_id"), allow_public=True)
+    except NotFound:
+        raise InvalidInput("Choose one of your saved screens (or a public one).", field="screen_id") from None
+    symbols = _symbols_of(_screen_ids(screen))
+    if not symbols:
+        raise InvalidInput(f"The screen “{screen.name}” selects no stock right now.", field="screen_id")
+    return {"universe_kind": kind, "universe": ",".join(symbols), "watchlist_id": None, "screen_id": screen.id}
+
+
+def clean_fields(fields: dict[str, Any], user=None) -> dict[str, Any]:
     """Validate and normalise a strategy's editable fields (InvalidInput names the field)."""
     name = (fields.get("name") or "").strip()
     if not name or len(name) > 80:
@@ -159,10 +223,9 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     visibility = fields.get("visibility") or "private"
     if visibility not in VISIBILITIES:
         raise InvalidInput("Visibility must be private, unlisted or public.", field="visibility")
-    symbols = parse_symbols(fields.get("universe") or "")
+    universe = _universe(user, fields)
     return {
-        "name": name, "description": description, "category": category, "visibility": visibility,
-        "universe_kind": "symbols", "universe": ",".join(symbols),
+        "name": name, "description": description, "category": category, "visibility": visibility, **universe,
         "entry_rule": _rule(fields.get("entry_rule"), "entry_rule", "Entry rule"),
         "exit_rule": _rule(fields.get("exit_rule"), "exit_rule", "Exit rule"),
         "sizing_pct": _pct(fields.get("sizing_pct"), "sizing_pct", "Position size", lo=1, hi=100, optional=False),
@@ -175,7 +238,7 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 # ===================================================================== writes
 def create_strategy(user, **fields: Any) -> Strategy:
-    values = clean_fields(fields)
+    values = clean_fields(fields, user)
     strategy = Strategy(owner_id=user.id, status=DRAFT, **values)
     db.session.add(strategy)
     db.session.commit()
@@ -184,9 +247,10 @@ def create_strategy(user, **fields: Any) -> Strategy:
 
 def update_strategy(user, strategy_id: Any, **fields: Any) -> Strategy:
     strategy = get_owned(user, strategy_id)
-    values = clean_fields(fields)
-    rules_changed = any(getattr(strategy, k) != values[k] for k in
-                        ("universe", "entry_rule", "exit_rule", "sizing_pct", "stop_loss_pct", "take_profit_pct"))
+    values = clean_fields(fields, user)
+    keys = ["universe_kind", "watchlist_id", "screen_id", "entry_rule", "exit_rule", "sizing_pct", "stop_loss_pct",
+            "take_profit_pct"] + (["universe"] if values["universe_kind"] == "symbols" else [])
+    rules_changed = any(getattr(strategy, k) != values[k] for k in keys)
     if rules_changed and strategy.status == TRACKING:
         raise InvalidInput("Stop tracking before changing the rules, universe or sizing: forward figures "
                            "must come from one set of rules.", field="entry_rule")
@@ -217,8 +281,10 @@ def clone_strategy(user, strategy_id: Any) -> tuple[Strategy, bool]:
                                                         Strategy.cloned_from_id == original.id))
     if existing is not None:
         return existing, False
+    # the cloner may not see the original's watchlist or screen: the copy gets today's symbols
     copy = Strategy(owner_id=user.id, name=f"{original.name} (clone)"[:80], description=original.description,
-                    category=original.category, universe_kind=original.universe_kind, universe=original.universe,
+                    category=original.category, universe_kind="symbols",
+                    universe=",".join(universe_symbols(original)) or original.universe,
                     entry_rule=original.entry_rule, exit_rule=original.exit_rule, sizing_pct=original.sizing_pct,
                     stop_loss_pct=original.stop_loss_pct, take_profit_pct=original.take_profit_pct,
                     visibility="private", status=DRAFT, cloned_from_id=original.id)
@@ -362,7 +428,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
                            "Upgrade your plan for more.")
     bt = Backtest(strategy_id=strategy.id, owner_id=user.id, status="queued", start_date=d0, end_date=d1,
                   starting_capital=cap,
-                  params={"symbols": strategy.symbols, "entry_rule": strategy.entry_rule,
+                  params={"symbols": universe_symbols(strategy), "entry_rule": strategy.entry_rule,
                           "exit_rule": strategy.exit_rule, "sizing_pct": strategy.sizing_pct,
                           "stop_loss_pct": strategy.stop_loss_pct, "take_profit_pct": strategy.take_profit_pct,
                           "slippage_bps": slip, "commission": fee})

@@ -53,7 +53,9 @@ def track_all(now: dt.datetime | None = None, until: dt.date | None = None) -> d
 
 def signals_today(strategy: Strategy, until: dt.date | None = None):
     """(panel, entry, exit) with the signals of the last bar of each symbol."""
-    pairs = sdata.resolve_symbols(strategy.symbols)
+    from app.strategies.services import universe_symbols
+
+    pairs = sdata.resolve_symbols(universe_symbols(strategy))
     if not pairs:
         return None, None, None
     until = until or dt.date.today()

@@ -26,6 +26,8 @@ def upgrade():
     sa.Column('category', sa.String(length=20), nullable=False),
     sa.Column('universe_kind', sa.String(length=12), nullable=False),
     sa.Column('universe', sa.Text(), nullable=False),
+    sa.Column('watchlist_id', sa.Integer(), nullable=True),
+    sa.Column('screen_id', sa.Integer(), nullable=True),
     sa.Column('entry_rule', sa.Text(), nullable=False),
     sa.Column('exit_rule', sa.Text(), nullable=False),
     sa.Column('sizing_pct', sa.Double(), nullable=False),
@@ -49,6 +51,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['cloned_from_id'], ['strategies.id'], name=op.f('fk_strategies_cloned_from_id_strategies'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_strategies_owner_id_users'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['paper_account_id'], ['paper_accounts.id'], name=op.f('fk_strategies_paper_account_id_paper_accounts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['screen_id'], ['saved_screens.id'], name=op.f('fk_strategies_screen_id_saved_screens'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['watchlist_id'], ['watchlists.id'], name=op.f('fk_strategies_watchlist_id_watchlists'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_strategies')),
     sa.UniqueConstraint('owner_id', 'cloned_from_id', name=op.f('uq_strategies_owner_id_cloned_from_id'))
     )

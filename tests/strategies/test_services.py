@@ -174,3 +174,48 @@ def test_editing_rules_while_tracking_is_refused(owner, strategy):
         services.update_strategy(owner, strategy.id, **fields)
     services.stop_tracking(owner, strategy.id)
     assert services.update_strategy(owner, strategy.id, **fields).entry_rule == "close > 1"
+
+
+def _fields(**kw):
+    d = dict(name="W", category="swing", entry_rule="close > open", exit_rule="close < open", sizing_pct="10",
+             visibility="public")
+    d.update(kw)
+    return d
+
+
+def test_universe_from_a_watchlist_and_a_saved_screen(owner, other, bars):
+    from app.database import utcnow
+    from app.models import SavedScreen, ScreenMembership
+    from app.watchlists import services as watchlists
+
+    a, b, c = bars.add("WA"), bars.add("WB"), bars.add("WC")
+    wl = watchlists.create_watchlist(owner, "Tech")
+    watchlists.add_symbols(owner, wl.id, ["WA", "WB"])
+    s = services.create_strategy(owner, **_fields(universe_kind="watchlist", watchlist_id=str(wl.id)))
+    assert s.universe_kind == "watchlist" and services.universe_symbols(s) == ["WA", "WB"]
+    watchlists.add_symbols(owner, wl.id, ["WC"])
+    assert services.universe_symbols(s) == ["WA", "WB", "WC"]  # read live
+    bt = _db.session.get(Backtest, services.start_backtest(owner, s.id).id)
+    assert bt.params["symbols"] == ["WA", "WB", "WC"] and bt.status == "succeeded"
+    # someone else's watchlist is not a universe
+    with pytest.raises(InvalidInput) as exc:
+        services.create_strategy(other, **_fields(universe_kind="watchlist", watchlist_id=str(wl.id)))
+    assert exc.value.field == "watchlist_id"
+    # a clone gets today's symbols (the cloner cannot see the watchlist)
+    copy, _ = services.clone_strategy(other, s.id)
+    assert copy.universe_kind == "symbols" and copy.symbols == ["WA", "WB", "WC"] and copy.watchlist_id is None
+    # a saved screen: its current members
+    screen = SavedScreen(owner_id=owner.id, name="Movers", definition={}, membership_as_of=utcnow())
+    _db.session.add(screen)
+    _db.session.flush()
+    _db.session.add_all([ScreenMembership(screen_id=screen.id, stock_id=c.id),
+                         ScreenMembership(screen_id=screen.id, stock_id=a.id, left_at=utcnow())])
+    _db.session.commit()
+    s2 = services.create_strategy(owner, **_fields(universe_kind="screen", screen_id=str(screen.id)))
+    assert services.universe_symbols(s2) == ["WC"]
+    with pytest.raises(InvalidInput) as exc:
+        services.create_strategy(other, **_fields(universe_kind="screen", screen_id=str(screen.id)))
+    assert exc.value.field == "screen_id"
+    with pytest.raises(InvalidInput):
+        services.create_strategy(owner, **_fields(universe_kind="everything"))
+    assert b.symbol == "WB"

@@ -1,4 +1,12 @@
 """All models, re-exported so Alembic and the app see one metadata."""
+from app.models.alerts import (
+    AlertDelivery,
+    AlertEvent,
+    AlertRule,
+    AlertRuleState,
+    AlertTemplate,
+    NotificationSettings,
+)
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.jobs import JobRun
@@ -6,4 +14,4 @@ from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, Stoc
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
-__all__ = ["AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]
+__all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertTemplate", "NotificationSettings", "AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

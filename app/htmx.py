@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, make_response, render_template, request
@@ -25,6 +26,25 @@ def render_view(page: str, partial: str | None = None, *, status: int = 200, **c
     """Render the partial for HTMX requests and the full page otherwise."""
     template = partial if (partial and is_htmx()) else page
     response = make_response(render_template(template, **context), status)
+    return add_vary(response)
+
+
+def fragment_with_etag(etag: str | None, render: Callable[[], str]) -> Response:
+    """A polled live fragment: ``304 Not Modified`` (with ``Content-Length: 0`` so waitress
+    keeps the connection alive) while the client's ETag is current, else ``render()`` with the
+    ETag. ``etag`` derives from a cheap data version (Redis counter), never from hashing the
+    page; ``None`` (e.g. Redis down) always renders."""
+    if etag and request.if_none_match.contains(etag):
+        response = make_response("", 304)
+        response.set_etag(etag)
+        response.headers["Content-Length"] = "0"
+        response.headers["Cache-Control"] = "private, no-cache"
+        return add_vary(response)
+    response = make_response(render())
+    if etag:
+        response.set_etag(etag)
+        # let the browser keep a private copy and revalidate it on every poll (If-None-Match)
+        response.headers["Cache-Control"] = "private, no-cache"
     return add_vary(response)
 
 

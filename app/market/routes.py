@@ -11,7 +11,7 @@ from app import audit
 from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.htmx import add_vary, is_htmx, redirect, render_view
+from app.htmx import add_vary, fragment_with_etag, is_htmx, redirect, render_view
 from app.market import bp, queries, services
 from app.models.market import SCAN_KINDS
 
@@ -59,18 +59,14 @@ def quote(symbol: str):
     except Exception:  # Redis down: always render
         version = None
     etag = f"snap-{version}-{queries.normalise_symbol(symbol)}" if version is not None else None
-    if etag and request.if_none_match.contains(etag):
-        resp = make_response("", 304)
-        resp.set_etag(etag)
-        resp.headers["Content-Length"] = "0"
-        return add_vary(resp)
-    view = queries.stock_view(symbol)
-    if view is None:
-        abort(404)
-    resp = make_response(render_template("market/_quote.html", v=view, simulated=_simulated(view)))
-    if etag:
-        resp.set_etag(etag)
-    return add_vary(resp)
+
+    def render():
+        view = queries.stock_view(symbol)
+        if view is None:
+            abort(404)
+        return render_template("market/_quote.html", v=view, simulated=_simulated(view))
+
+    return fragment_with_etag(etag, render)
 
 
 @bp.get("/stocks/<symbol>/chart.json")

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, update
 
 from app.billing.plans import plan_for
 from app.database import utcnow
@@ -1143,8 +1143,7 @@ def _claim_delivery(delivery_id: int) -> AlertDelivery | None:
     now = utcnow()
     n = db.session.execute(update(AlertDelivery).where(
         AlertDelivery.id == delivery_id,
-        or_(AlertDelivery.status == D_QUEUED,
-            and_(AlertDelivery.status == D_RETRYING, AlertDelivery.next_retry_at <= now)))
+        AlertDelivery.status.in_([D_QUEUED, D_RETRYING]))  # retry_due() decides when a retry is due
         .values(status=D_SENDING, attempts=AlertDelivery.attempts + 1, updated_at=now)).rowcount
     db.session.commit()
     if not n:

@@ -164,7 +164,8 @@ def local_webhooks(monkeypatch):
     def allow_local(url):
         parts = urlsplit(url)
         assert parts.hostname == "hooks.test", "only the test receiver host is routed locally"
-        return channels.Target("http", "127.0.0.1", "127.0.0.1", parts.port, parts.path or "/")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return channels.Target("http", parts.hostname, "127.0.0.1", parts.port, path)
 
     monkeypatch.setattr(channels, "webhook_guard", allow_local)
 

@@ -262,7 +262,7 @@ def triggered():
     page = _int_arg("page") or 1
     events, total = services.list_events(user, f, page=page)
     deliveries = services.deliveries_for(user, [e.id for e in events])
-    return render_view("alerts/triggered.html", "alerts/_events.html", events=events, total=total, page=page,
+    return render_view("alerts/triggered.html", "alerts/_events.html", events=events, total=total, page_no=page,
                        per_page=50, f=f, rules=services.list_rules(user), deliveries=deliveries,
                        unread=services.unread_count(user))
 

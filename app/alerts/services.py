@@ -349,7 +349,7 @@ def _scope_ref(user, kind: str, ref_id) -> int:
 
     label = "watchlist" if kind == SCOPE_WATCHLIST else "saved screen"
     if not scopes.available(kind):
-        raise InvalidInput(f"{label.capitalize()} alerts are not available yet.", field="scope_ref_id")
+        raise InvalidInput(f"{label.capitalize()} alerts are not available yet.", field="scope_kind")
     try:
         ref_id = int(ref_id)
     except (TypeError, ValueError):

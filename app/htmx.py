@@ -29,25 +29,6 @@ def render_view(page: str, partial: str | None = None, *, status: int = 200, **c
     return add_vary(response)
 
 
-def fragment_with_etag(etag: str | None, render: Callable[[], str]) -> Response:
-    """A polled live fragment: ``304 Not Modified`` (with ``Content-Length: 0`` so waitress
-    keeps the connection alive) while the client's ETag is current, else ``render()`` with the
-    ETag. ``etag`` derives from a cheap data version (Redis counter), never from hashing the
-    page; ``None`` (e.g. Redis down) always renders."""
-    if etag and request.if_none_match.contains(etag):
-        response = make_response("", 304)
-        response.set_etag(etag)
-        response.headers["Content-Length"] = "0"
-        response.headers["Cache-Control"] = "private, no-cache"
-        return add_vary(response)
-    response = make_response(render())
-    if etag:
-        response.set_etag(etag)
-        # let the browser keep a private copy and revalidate it on every poll (If-None-Match)
-        response.headers["Cache-Control"] = "private, no-cache"
-    return add_vary(response)
-
-
 def redirect(location: str, code: int = 303) -> Response:
     """A redirect that also works for HTMX requests (HX-Redirect instead of a swapped page)."""
     if is_htmx():
@@ -87,3 +68,21 @@ def render_form(page: str, partial: str | None, form, **context: Any) -> Respons
     """Render a form page/partial; 422 when the submitted form has errors."""
     status = 422 if (form.errors or form.form_errors) else 200
     return render_view(page, partial, status=status, form=form, **context)
+
+
+def versioned_fragment(etag: str | None, render: Callable[[], str]) -> Response:
+    """A polled live fragment, revalidated by ETag.
+
+    `etag` must come from a cheap data version (a Redis counter bumped by the writer), never
+    from hashing the rendered page. When the client already holds that version the answer is
+    an empty 304 and `render` is not called. `private, no-cache` lets the browser keep the
+    fragment and send If-None-Match on the next poll (no-store would defeat that).
+    """
+    if etag and request.if_none_match.contains(etag):
+        response = make_response("", 304)
+    else:
+        response = make_response(render())
+    if etag:
+        response.set_etag(etag)
+        response.headers["Cache-Control"] = "private, no-cache"
+    return add_vary(response)

@@ -19,7 +19,7 @@ from app.alerts.forms import (
 )
 from app.billing.plans import plan_for
 from app.errors import InvalidInput, LimitReached, Throttled
-from app.htmx import apply_error, fragment_with_etag, is_htmx, redirect, render_form, render_view
+from app.htmx import apply_error, is_htmx, redirect, render_form, render_view, versioned_fragment
 from app.models.alerts import SCOPE_SCREEN, SCOPE_WATCHLIST
 
 
@@ -298,7 +298,7 @@ def bell():
     user = _user()
     version = services.bell_version(user.id)
     etag = f"bell-{user.id}-{version}" if version is not None else None
-    return fragment_with_etag(etag, lambda: render_template(
+    return versioned_fragment(etag, lambda: render_template(
         "alerts/_bell.html", unread=services.unread_count(user), latest=services.latest_events(user)))
 
 

@@ -11,7 +11,7 @@ from app import audit
 from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
 from app.extensions import db
-from app.htmx import add_vary, fragment_with_etag, is_htmx, redirect, render_view
+from app.htmx import add_vary, is_htmx, redirect, render_view, versioned_fragment
 from app.market import bp, queries, services
 from app.models.market import SCAN_KINDS
 
@@ -60,13 +60,13 @@ def quote(symbol: str):
         version = None
     etag = f"snap-{version}-{queries.normalise_symbol(symbol)}" if version is not None else None
 
-    def render():
+    def render() -> str:
         view = queries.stock_view(symbol)
         if view is None:
             abort(404)
         return render_template("market/_quote.html", v=view, simulated=_simulated(view))
 
-    return fragment_with_etag(etag, render)
+    return versioned_fragment(etag, render)
 
 
 @bp.get("/stocks/<symbol>/chart.json")

@@ -8,7 +8,7 @@ from flask import flash, jsonify, make_response, render_template, request, url_f
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, InvalidInput, LimitReached
-from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_form, render_view
+from app.htmx import apply_error, hx_trigger, is_htmx, redirect, render_form, render_view, versioned_fragment
 from app.paper import bp, services
 from app.paper.forms import AccountForm, OrderForm, ResetForm
 
@@ -86,15 +86,7 @@ def _live_etag(acct) -> str:
 def live(account_id: int):
     """The polled region: balances, positions marked to market, open orders."""
     acct = services.get_account(_user(), account_id)
-    etag = _live_etag(acct)
-    if request.if_none_match and etag in request.if_none_match:
-        response = make_response("", 304)
-        response.set_etag(etag)
-        return add_vary(response)
-    ctx = _account_context(acct)
-    response = make_response(render_template("paper/_live.html", **ctx))
-    response.set_etag(etag)
-    return add_vary(response)
+    return versioned_fragment(_live_etag(acct), lambda: render_template("paper/_live.html", **_account_context(acct)))
 
 
 @bp.post("/<int:account_id>/orders")

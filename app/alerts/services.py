@@ -513,19 +513,33 @@ def delete_template(user, template_id: int) -> None:
 
 
 # =========================================================================== events
-def bump_bell(user_id: int) -> None:
+def _version_seed() -> int:
+    # A missing counter (new user, or Redis flushed/restarted) starts from the clock, not 0:
+    # an ETag a browser still holds from before the reset can then never match new content.
+    return time.time_ns() // 1000
+
+
+def bump_bell(user_id: int, pipe=None) -> None:
     try:
-        get_redis().incr(bell_key(user_id))
+        p = pipe if pipe is not None else get_redis().pipeline()
+        p.set(bell_key(user_id), _version_seed(), nx=True)
+        p.incr(bell_key(user_id))
+        if pipe is None:
+            p.execute()
     except Exception:  # Redis down: the bell re-renders (no 304) until it is back
         log.warning("could not bump the alert bell version of user %s", user_id)
 
 
 def bell_version(user_id: int) -> int | None:
     try:
-        v = get_redis().get(bell_key(user_id))
+        r = get_redis()
+        v = r.get(bell_key(user_id))
+        if v is None:
+            r.set(bell_key(user_id), _version_seed(), nx=True)
+            v = r.get(bell_key(user_id))
     except Exception:
         return None
-    return int(v) if v else 0
+    return int(v) if v else None
 
 
 def unread_count(user) -> int:
@@ -1102,7 +1116,7 @@ def evaluate_cycle(*, run_id: int | None = None, version: int | None = None, now
     try:
         pipe = get_redis().pipeline()
         for o in owners:
-            pipe.incr(bell_key(o))
+            bump_bell(o, pipe)
         pipe.execute()
     except Exception:
         log.warning("could not bump alert bell versions")

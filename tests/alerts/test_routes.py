@@ -269,3 +269,16 @@ def test_settings_webhook_and_phone_for_basic(client, login, basic, textbelt):
         client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
     r = client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
     assert r.status_code == 429 and "Too many codes" in r.get_data(as_text=True)
+
+
+def test_bell_etag_never_reused_after_a_redis_reset(client, signed_in, trader):
+    """A flushed/restarted Redis must not hand out an old version number again: a browser
+    holding that ETag would get a 304 and keep showing stale content."""
+    from app.redis_store import get_redis
+
+    services.create_rule(trader, RuleInput(symbol="AAPL", conditions=[{"kind": "price_above", "value": 1}]))
+    etag = client.get("/alerts/bell").headers["ETag"]  # no alerts yet
+    services.evaluate_cycle()
+    get_redis().flushdb()  # the counter is gone; a counter restarting at 0 would reuse `etag`
+    r = client.get("/alerts/bell", headers={"If-None-Match": etag})
+    assert r.status_code == 200 and 'data-unread="1"' in r.get_data(as_text=True)

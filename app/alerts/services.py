@@ -430,6 +430,9 @@ def set_paused(user, rule_id: int, paused: bool) -> AlertRule:
 
 def delete_rule(user, rule_id: int) -> None:
     rule = get_rule(user, rule_id)
+    # explicit, so SQLite (no foreign key enforcement) ends in the same state as PostgreSQL
+    db.session.execute(update(AlertEvent).where(AlertEvent.rule_id == rule.id).values(rule_id=None))
+    db.session.execute(delete(AlertRuleState).where(AlertRuleState.rule_id == rule.id))
     db.session.delete(rule)
     db.session.commit()
     bump_bell(user.id)

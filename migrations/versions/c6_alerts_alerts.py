@@ -86,7 +86,7 @@ def upgrade():
     )
     op.create_table('alert_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('rule_id', sa.Integer(), nullable=False),
+    sa.Column('rule_id', sa.Integer(), nullable=True),
     sa.Column('owner_id', sa.Integer(), nullable=False),
     sa.Column('stock_id', sa.Integer(), nullable=False),
     sa.Column('symbol', sa.String(length=10), nullable=False),
@@ -105,7 +105,7 @@ def upgrade():
     sa.Column('latency_ms', sa.Double(), nullable=True),
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_alert_events_owner_id_users'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['rule_id'], ['alert_rules.id'], name=op.f('fk_alert_events_rule_id_alert_rules'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rule_id'], ['alert_rules.id'], name=op.f('fk_alert_events_rule_id_alert_rules'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['stock_id'], ['stocks.id'], name=op.f('fk_alert_events_stock_id_stocks'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alert_events'))
     )

@@ -276,3 +276,13 @@ def test_claim_is_atomic_for_interleaved_claims(market, pro):
     assert services.claim([(r.id, s.id, 60)], t + dt.timedelta(minutes=59)) == set()
     assert services.claim([(r.id, s.id, 60)], t + dt.timedelta(minutes=60)) == {(r.id, s.id)}
     db.session.commit()
+
+
+def test_deleting_an_alert_keeps_its_history(market, pro):
+    market.add("AAPL", 200)
+    r = rule(pro, "AAPL", "price_above", 150)
+    services.evaluate_cycle()
+    services.delete_rule(pro, r.id)
+    events, total = services.list_events(pro, services.EventFilter())
+    assert total == 1 and events[0].rule_id is None and events[0].rule_name == r.name
+    assert db.session.scalar(select(func.count()).select_from(services.AlertRuleState)) == 0

@@ -949,6 +949,26 @@ def claim(candidates: list[tuple[int, int, int | None]], now: dt.datetime) -> se
     return won
 
 
+def claim_changes(candidates: list[tuple[int, int, int | None, dt.datetime]], now: dt.datetime) -> set[tuple[int, int]]:
+    """Claim screen entry/exit firings: each change (a stay's entry or exit time) fires once,
+    and not again for that symbol within the cooldown. Few rows per cycle: one conditional
+    UPDATE each, in the caller's transaction (atomic like :func:`claim`)."""
+    if not candidates:
+        return set()
+    _insert_states([(r, s) for r, s, _, _ in candidates])
+    t = AlertRuleState.__table__
+    won: set[tuple[int, int]] = set()
+    for rule_id, stock_id, cd, event_at in candidates:
+        until = FOREVER if cd is None else now + dt.timedelta(minutes=cd)
+        stmt = (update(t).where(t.c.rule_id == rule_id, t.c.stock_id == stock_id,
+                                or_(t.c.last_fired_at.is_(None), t.c.last_fired_at < event_at),
+                                or_(t.c.next_allowed_at.is_(None), t.c.next_allowed_at <= now))
+                .values(next_allowed_at=until, last_fired_at=now).returning(t.c.rule_id))
+        if db.session.execute(stmt).first() is not None:
+            won.add((rule_id, stock_id))
+    return won
+
+
 def _delivery_plan(rules_by_id: dict[int, AlertRule], owners: set[int], now: dt.datetime) -> dict:
     """Per owner: which external channels are possible right now, and why not."""
     if not owners:
@@ -1004,6 +1024,7 @@ def evaluate_cycle(*, run_id: int | None = None, version: int | None = None, now
     members = scopes.resolve(u, rules)
     all_idx = np.arange(n)
     candidates: list[tuple[int, int, int | None]] = []
+    change_candidates: list[tuple[int, int, int | None, dt.datetime]] = []
     hit_pos: dict[tuple[int, int], int] = {}
     for rule in rules:
         conds = rule.conditions or []
@@ -1023,7 +1044,12 @@ def evaluate_cycle(*, run_id: int | None = None, version: int | None = None, now
             idx = (p,)
         else:
             if conds[0]["kind"] in (SCREEN_ENTER, SCREEN_EXIT):
-                idx = members.get((rule.id, conds[0]["kind"]), ())
+                cd = None if rule.trigger_mode == ONCE else rule.cooldown_minutes
+                for p, event_at in members.get((rule.id, conds[0]["kind"]), ()):
+                    sid = int(u.stock_ids[p])
+                    change_candidates.append((rule.id, sid, cd, event_at))
+                    hit_pos[(rule.id, sid)] = p
+                continue
             else:
                 idx = all_idx if rule.scope_kind == SCOPE_UNIVERSE else members.get(rule.id, ())
                 if len(idx) == 0:
@@ -1044,14 +1070,14 @@ def evaluate_cycle(*, run_id: int | None = None, version: int | None = None, now
             sid = int(u.stock_ids[p])
             candidates.append((rule.id, sid, cd))
             hit_pos[(rule.id, sid)] = p
-    res.candidates = len(candidates)
+    res.candidates = len(candidates) + len(change_candidates)
     res.timings["evaluate"] = time.perf_counter() - t0
-    if not candidates:
+    if not res.candidates:
         res.seconds = time.perf_counter() - t0
         return res
 
     rules_by_id = {r.id: r for r in rules}
-    won = claim(candidates, now)
+    won = claim(candidates, now) | claim_changes(change_candidates, now)
     res.timings["claim"] = time.perf_counter() - t0
     if not won:
         db.session.rollback()

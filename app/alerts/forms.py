@@ -26,7 +26,8 @@ class AlertForm(FlaskForm):
     name = StringField("Name (optional)", filters=[_strip], validators=[Length(max=80)])
     scope_kind = SelectField("Watch", choices=SCOPE_CHOICES, default="symbol")
     symbol = StringField("Symbol", filters=[_strip], validators=[Length(max=12)])
-    scope_ref_id = SelectField("List", choices=[], validate_choice=False)
+    watchlist_id = SelectField("Watchlist", choices=[], validate_choice=False)
+    screen_id = SelectField("Saved screen", choices=[], validate_choice=False)
     kind = SelectField("Condition", choices=KIND_CHOICES, default="crosses_above")
     value = StringField("Value", filters=[_strip], validators=[Length(max=20)],
                         description="Price in USD, change in %, or relative volume (e.g. 3 = 3× normal).")
@@ -45,6 +46,9 @@ class AlertForm(FlaskForm):
     message = StringField("Message", filters=[_strip], validators=[Length(max=500)],
                           description="Placeholders: {symbol} {price} {change_pct} {rule} {time}")
     expires_on = DateField("Expires on (optional)", validators=[Optional()])
+
+    def scope_ref(self):
+        return self.watchlist_id.data if self.scope_kind.data == "watchlist" else self.screen_id.data
 
     def conditions(self) -> list[dict]:
         out = [{"kind": self.kind.data, "value": self.value.data, "formula": self.formula.data}]
@@ -84,4 +88,8 @@ class ApplyTemplateForm(FlaskForm):
                                                   ("screen", "A saved screen")], default="symbol")
     symbols = StringField("Symbols", filters=[_strip], validators=[Length(max=600)],
                           description="One or more, separated by commas or spaces.")
-    scope_ref_id = SelectField("List", choices=[], validate_choice=False)
+    watchlist_id = SelectField("Watchlist", choices=[], validate_choice=False)
+    screen_id = SelectField("Saved screen", choices=[], validate_choice=False)
+
+    def scope_ref(self):
+        return self.watchlist_id.data if self.scope_kind.data == "watchlist" else self.screen_id.data

@@ -40,8 +40,8 @@ def _date_arg(name: str) -> dt.date | None:
 
 
 def _list_choices(form, user) -> None:
-    kind = form.scope_kind.data if form.scope_kind.data in (SCOPE_WATCHLIST, SCOPE_SCREEN) else SCOPE_WATCHLIST
-    form.scope_ref_id.choices = [("", "—")] + [(str(i), n) for i, n in scopes.choices(user, kind)]
+    form.watchlist_id.choices = [("", "—")] + [(str(i), n) for i, n in scopes.choices(user, SCOPE_WATCHLIST)]
+    form.screen_id.choices = [("", "—")] + [(str(i), n) for i, n in scopes.choices(user, SCOPE_SCREEN)]
 
 
 def _form_context(user, form, rule=None):
@@ -54,7 +54,7 @@ def _form_context(user, form, rule=None):
 def _rule_input(form) -> services.RuleInput:
     return services.RuleInput(
         name=form.name.data or "", scope_kind=form.scope_kind.data, symbol=form.symbol.data or "",
-        scope_ref_id=form.scope_ref_id.data or None, conditions=form.conditions(),
+        scope_ref_id=form.scope_ref() or None, conditions=form.conditions(),
         trigger_mode=form.trigger_mode.data, cooldown_minutes=form.cooldown_minutes.data,
         notify_email=form.notify_email.data, notify_sms=form.notify_sms.data,
         notify_webhook=form.notify_webhook.data, message=form.message.data or "", expires_on=form.expires_on.data)
@@ -66,7 +66,10 @@ def _rule_input(form) -> services.RuleInput:
 def index():
     user = _user()
     rules = services.list_rules(user)
+    lists = scopes.names({k: {r.scope_ref_id for r in rules if r.scope_kind == k and r.scope_ref_id}
+                          for k in (SCOPE_WATCHLIST, SCOPE_SCREEN)})
     return render_template("alerts/index.html", rules=rules, plan=plan_for(user), words=services.rule_words,
+                           lists=lists,
                            active=sum(1 for r in rules if r.status == "active"),
                            templates=services.list_templates(user), unread=services.unread_count(user))
 
@@ -79,7 +82,9 @@ def new():
     form = AlertForm(formdata=None, symbol=symbol)
     if request.args.get("scope") in ("watchlist", "screen") and _int_arg("ref"):
         form.scope_kind.data = request.args["scope"]
-        form.scope_ref_id.data = str(_int_arg("ref"))
+        getattr(form, f"{request.args['scope']}_id").data = str(_int_arg("ref"))
+        if form.scope_kind.data == "screen":
+            form.kind.data = "screen_enter"
     _list_choices(form, user)
     settings = services.get_settings(user)
     form.notify_email.data = settings.email_on
@@ -118,7 +123,9 @@ def edit(rule_id: int):
     conds = rule.conditions or [{}]
     form = AlertForm(formdata=None, name=rule.name, scope_kind=rule.scope_kind,
                      symbol=rule.stock.symbol if rule.stock else "",
-                     scope_ref_id=str(rule.scope_ref_id or ""), kind=conds[0].get("kind"),
+                     watchlist_id=str(rule.scope_ref_id or "") if rule.scope_kind == SCOPE_WATCHLIST else "",
+                     screen_id=str(rule.scope_ref_id or "") if rule.scope_kind == SCOPE_SCREEN else "",
+                     kind=conds[0].get("kind"),
                      value=_num_text(conds[0].get("value")), formula=conds[0].get("formula") or "",
                      trigger_mode=rule.trigger_mode, cooldown_minutes=str(rule.cooldown_minutes),
                      notify_email=rule.notify_email, notify_sms=rule.notify_sms, notify_webhook=rule.notify_webhook,
@@ -230,7 +237,7 @@ def apply_template(template_id: int):
         return redirect(url_for("alerts.templates"))
     try:
         created = services.apply_template(user, template_id, scope_kind=form.scope_kind.data,
-                                          symbols=form.symbols.data or "", scope_ref_id=form.scope_ref_id.data)
+                                          symbols=form.symbols.data or "", scope_ref_id=form.scope_ref())
     except (InvalidInput, LimitReached) as exc:
         flash(exc.message, "error")
         return redirect(url_for("alerts.templates"))

@@ -348,14 +348,15 @@ def _scope_ref(user, kind: str, ref_id) -> int:
     from app.alerts import scopes
 
     label = "watchlist" if kind == SCOPE_WATCHLIST else "saved screen"
+    field_name = "watchlist_id" if kind == SCOPE_WATCHLIST else "screen_id"
     if not scopes.available(kind):
         raise InvalidInput(f"{label.capitalize()} alerts are not available yet.", field="scope_kind")
     try:
         ref_id = int(ref_id)
     except (TypeError, ValueError):
-        raise InvalidInput(f"Choose a {label}.", field="scope_ref_id") from None
+        raise InvalidInput(f"Choose a {label}.", field=field_name) from None
     if not scopes.owns(user, kind, ref_id):
-        raise InvalidInput(f"Choose one of your {label}s.", field="scope_ref_id")
+        raise InvalidInput(f"Choose one of your {label}s.", field=field_name)
     return ref_id
 
 

@@ -16,7 +16,8 @@ from app.extensions import csrf, db, login_manager, migrate
 from app.htmx import htmx
 
 # One entry per domain blueprint (package under app/ exposing `bp`).
-BLUEPRINTS = ("auth", "accounts", "admin", "dashboards", "ops", "market", "rules", "paper", "alerts")
+BLUEPRINTS = ("auth", "accounts", "admin", "dashboards", "ops", "market", "rules", "paper", "screener",
+              "watchlists", "alerts")
 
 
 def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:

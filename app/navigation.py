@@ -18,8 +18,8 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem("home", "Home", "dashboards.home", "Your overview."),
-    NavItem("screener", "Screener", None, "Filter the whole US market by price, volume, indicators and formulas."),
-    NavItem("watchlists", "Watchlists", None, "Keep the symbols you follow, with targets and stops."),
+    NavItem("screener", "Screener", "screener.index", "Filter the whole US market by price, volume, indicators and formulas."),
+    NavItem("watchlists", "Watchlists", "watchlists.index", "Keep the symbols you follow, with targets and stops."),
     NavItem("alerts", "Alerts", "alerts.index", "Get told the moment a condition holds: in-app, email, SMS or webhook."),
     NavItem("paper", "Paper trading", "paper.index", "Trade with virtual money at real prices."),
     NavItem("strategies", "Strategies", None, "Build rule-based strategies, backtest them and track them forward."),

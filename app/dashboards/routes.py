@@ -22,8 +22,14 @@ def landing():
 @login_required
 def home():
     user = current_user._get_current_object()
+    from app.screener.queries import top_movers
+    from app.watchlists import services as watchlists
+
+    lists = watchlists.list_watchlists(user)
+    watch = lists[0] if lists else None
     return render_template("dashboards/home.html", plan=plan_for(user),
-                           backup_left=twofactor.remaining_backup_codes(user))
+                           backup_left=twofactor.remaining_backup_codes(user), movers=top_movers(5),
+                           watch=watch, watch_rows=watchlists.item_views(watch, "change_pct", "desc")[:8] if watch else [])
 
 
 @bp.get("/upcoming/<key>")

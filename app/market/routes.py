@@ -54,10 +54,7 @@ def _simulated(view) -> bool:
 @login_required
 def quote(symbol: str):
     """The live quote fragment; polled, answered 304 while the snapshot version is unchanged."""
-    try:
-        version = services.snapshot_version()
-    except Exception:  # Redis down: always render
-        version = None
+    version = services.live_version()
     etag = f"snap-{version}-{queries.normalise_symbol(symbol)}" if version is not None else None
 
     def render() -> str:

@@ -257,6 +257,14 @@ def snapshot_version() -> int:
     return int(v) if v else 0
 
 
+def live_version() -> int | None:
+    """:func:`snapshot_version`, or None when Redis is down (live pages then always render)."""
+    try:
+        return snapshot_version()
+    except Exception:
+        return None
+
+
 def bump_snapshot_version() -> int:
     return int(get_redis().incr(SNAPSHOT_VERSION_KEY))
 

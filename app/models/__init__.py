@@ -12,6 +12,7 @@ from app.models.billing import Subscription
 from app.models.jobs import JobRun
 from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
+from app.models.screener import SavedScreen, ScreenMembership, Watchlist, WatchlistItem
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
-__all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertTemplate", "NotificationSettings", "AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]
+__all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertTemplate", "NotificationSettings", "AuditEvent", "EquitySnapshot", "Fill", "Order", "PaperAccount", "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "SavedScreen", "ScreenMembership", "Watchlist", "WatchlistItem", "ScanRun", "Snapshot", "Stock", "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

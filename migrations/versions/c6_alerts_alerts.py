@@ -1,7 +1,7 @@
 """alerts
 
 Revision ID: c6_alerts
-Revises: 3ec23034525f
+Revises: c5_screener
 Create Date: 2026-11-28 06:18:45.651752
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c6_alerts'
-down_revision = '3ec23034525f'
+down_revision = 'c5_screener'
 branch_labels = None
 depends_on = None
 

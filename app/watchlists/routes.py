@@ -1,0 +1,225 @@
+"""The /watchlists pages: lists (create, rename, delete within plan limits), a list's live
+view (sort, note/target/stop, remove, move), adding symbols (search, paste, CSV import) and
+the quick "+ Watch" used by the screener and stock pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, make_response, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import InvalidInput, LimitReached
+from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
+from app.market.services import live_version, market_clock, provider_is_simulated
+from app.watchlists import bp, services
+
+POLL_SECONDS = 30
+MAX_UPLOAD = 1_000_000
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _sort() -> tuple[str, str]:
+    sort = request.args.get("sort", "added")
+    if sort not in services.SORTS:
+        sort = "added"
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    return sort, direction
+
+
+def _market_open() -> bool:
+    try:
+        return market_clock().is_open()
+    except Exception:
+        return False
+
+
+def _safe_next(default: str) -> str:
+    nxt = request.form.get("next") or request.args.get("next") or ""
+    parts = urlsplit(nxt)
+    if nxt.startswith("/") and not nxt.startswith("//") and not parts.scheme and not parts.netloc:
+        return nxt
+    return default
+
+
+@bp.get("")
+@login_required
+def index():
+    lists = services.list_watchlists(_user())
+    if lists and not request.args.get("all"):
+        return redirect(url_for("watchlists.view", watchlist_id=lists[0].id))
+    return render_template("watchlists/index.html", lists=lists, counts=services.counts(_user()))
+
+
+@bp.post("")
+@login_required
+def create():
+    try:
+        wl = services.create_watchlist(_user(), request.form.get("name", ""))
+    except (InvalidInput, LimitReached) as exc:
+        flash(exc.message, "error")
+        if isinstance(exc, LimitReached):
+            flash("Plans and limits are listed on your account page.", "info")
+        return redirect(_safe_next(url_for("watchlists.index", all=1)))
+    flash(f"Watchlist “{wl.name}” created.", "success")
+    return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+
+
+def _view_context(wl) -> dict:
+    sort, direction = _sort()
+    rows = services.item_views(wl, sort, direction)
+    as_of = max((r["as_of"] for r in rows if r["as_of"]), default=None)
+    return {"wl": wl, "rows": rows, "sort": sort, "direction": direction, "sorts": services.SORTS,
+            "as_of": as_of, "simulated": any(r["source"] == "simulated" for r in rows) or provider_is_simulated(),
+            "lists": services.list_watchlists(_user()), "poll": POLL_SECONDS, "live": _market_open()}
+
+
+@bp.get("/<int:watchlist_id>")
+@login_required
+def view(watchlist_id: int):
+    wl = services.get_owned(_user(), watchlist_id)
+    from app.billing.plans import plan_for
+
+    ctx = _view_context(wl)
+    return render_template("watchlists/view.html", **ctx, counts=services.counts(_user()),
+                           limit=plan_for(_user()).limit("watchlist_items"))
+
+
+def _etag(wl) -> str | None:
+    version = live_version()
+    if version is None:
+        return None
+    sort, direction = _sort()
+    return f"wl-{wl.id}-{wl.version}-{version}-{sort}-{direction}"
+
+
+@bp.get("/<int:watchlist_id>/live")
+@login_required
+def live(watchlist_id: int):
+    """The polled items table (304 while neither the list nor the quotes changed)."""
+    wl = services.get_owned(_user(), watchlist_id)
+    return versioned_fragment(_etag(wl), lambda: render_template("watchlists/_items.html", **_view_context(wl)))
+
+
+@bp.post("/<int:watchlist_id>/rename")
+@login_required
+def rename(watchlist_id: int):
+    try:
+        wl = services.rename_watchlist(_user(), watchlist_id, request.form.get("name", ""))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Renamed to “{wl.name}”.", "success")
+    return redirect(url_for("watchlists.view", watchlist_id=watchlist_id))
+
+
+@bp.post("/<int:watchlist_id>/delete")
+@login_required
+def delete(watchlist_id: int):
+    services.delete_watchlist(_user(), watchlist_id)
+    flash("Watchlist deleted.", "success")
+    return redirect(url_for("watchlists.index", all=1))
+
+
+def _add_message(res: dict) -> tuple[str, str]:
+    parts = []
+    if res["added"]:
+        parts.append(f"Added {', '.join(res['added'][:20])}{' …' if len(res['added']) > 20 else ''}.")
+    if res["already"]:
+        parts.append(f"Already in the list: {', '.join(res['already'][:20])}.")
+    if res["unknown"]:
+        parts.append(f"Unknown symbols: {', '.join(u[:12] for u in res['unknown'][:20])}.")
+    if res["skipped"]:
+        parts.append(f"{len(res['skipped'])} left out by your plan's limit of symbols per list.")
+    return " ".join(parts) or "Nothing to add.", "success" if res["added"] else "warning"
+
+
+@bp.post("/<int:watchlist_id>/items")
+@login_required
+def add(watchlist_id: int):
+    """Add one symbol (with optional note/target/stop), a pasted list, or a CSV file."""
+    wl = services.get_owned(_user(), watchlist_id)
+    upload = request.files.get("csv")
+    try:
+        if upload and upload.filename:
+            data = upload.stream.read(MAX_UPLOAD + 1)
+            if len(data) > MAX_UPLOAD:
+                raise InvalidInput("The file is larger than 1 MB.", field="csv")
+            symbols = services.symbols_from_csv(data)
+            if not symbols:
+                raise InvalidInput("No symbols found in the file (a 'symbol' column or one symbol per line).",
+                                   field="csv")
+            res = services.add_symbols(_user(), wl.id, symbols)
+        elif request.form.get("symbols", "").strip():
+            res = services.add_symbols(_user(), wl.id, request.form["symbols"])
+        else:
+            res = services.add_symbols(_user(), wl.id, [request.form.get("symbol", "")],
+                                       note=request.form.get("note"), target=request.form.get("target_price"),
+                                       stop=request.form.get("stop_price"))
+    except (InvalidInput, LimitReached) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(*_add_message(res))
+    return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+
+
+@bp.post("/add")
+@login_required
+def quick_add():
+    """"+ Watch" from the screener or a stock page: to the chosen list (or the first one,
+    created when the user has none). HTMX gets a one-line answer in place of the button."""
+    symbol = request.form.get("symbol", "")
+    wid = request.form.get("watchlist_id")
+    try:
+        wl = services.get_owned(_user(), wid) if wid else services.default_watchlist(_user())
+        res = services.add_symbols(_user(), wl.id, [symbol])
+    except (InvalidInput, LimitReached) as exc:
+        if is_htmx():
+            return add_vary(make_response(render_template("watchlists/_added.html", error=exc.message,
+                                                          limit=isinstance(exc, LimitReached)), 200))
+        flash(exc.message, "error")
+        return redirect(_safe_next(url_for("watchlists.index")))
+    if is_htmx():
+        return add_vary(make_response(render_template("watchlists/_added.html", wl=wl, res=res, error=None)))
+    flash(f"{symbol.upper()} {'added to' if res['added'] else 'is already in'} “{wl.name}”.", "success")
+    return redirect(_safe_next(url_for("watchlists.view", watchlist_id=wl.id)))
+
+
+@bp.post("/items/<int:item_id>")
+@login_required
+def update_item(item_id: int):
+    try:
+        item = services.update_item(_user(), item_id, note=request.form.get("note"),
+                                    target=request.form.get("target_price"), stop=request.form.get("stop_price"))
+    except InvalidInput as exc:
+        flash(exc.message, "error")
+        item = services._owned_item(_user(), item_id)
+    else:
+        flash(f"{item.stock.symbol} updated.", "success")
+    return redirect(url_for("watchlists.view", watchlist_id=item.watchlist_id))
+
+
+@bp.post("/items/<int:item_id>/delete")
+@login_required
+def remove_item(item_id: int):
+    wl = services.remove_item(_user(), item_id)
+    if is_htmx():
+        return add_vary(make_response("", 200))
+    flash("Removed.", "success")
+    return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+
+
+@bp.post("/items/<int:item_id>/move")
+@login_required
+def move_item(item_id: int):
+    item = services._owned_item(_user(), item_id)
+    source = item.watchlist_id
+    try:
+        item = services.move_item(_user(), item_id, request.form.get("to"))
+    except (InvalidInput, LimitReached) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"{item.stock.symbol} moved to “{item.watchlist.name}”.", "success")
+    return redirect(url_for("watchlists.view", watchlist_id=source))

@@ -81,7 +81,9 @@ def test_create_from_stock_page_prefill(client, signed_in, trader):
     ({"cooldown_minutes": "x" * 6}, "Cooldown must be a number"),
     ({"expires_on": "2001-01-01"}, "must be in the future"),
     ({"expires_on": "not-a-date"}, "Not a valid date"),
-    ({"scope_kind": "watchlist"}, "not available yet"),
+    ({"scope_kind": "watchlist"}, "Choose a watchlist."),
+    ({"scope_kind": "watchlist", "watchlist_id": "999"}, "Choose one of your watchlists."),
+    ({"scope_kind": "screen", "screen_id": "x"}, "Choose a saved screen."),
     ({"kind": "screen_enter"}, "needs a saved screen"),
     ({"symbol": "A" * 40}, "Field cannot be longer"),
 ])

@@ -284,3 +284,26 @@ def test_bell_etag_never_reused_after_a_redis_reset(client, signed_in, trader):
     get_redis().flushdb()  # the counter is gone; a counter restarting at 0 would reuse `etag`
     r = client.get("/alerts/bell", headers={"If-None-Match": etag})
     assert r.status_code == 200 and 'data-unread="1"' in r.get_data(as_text=True)
+
+
+def test_watchlist_and_screen_pages_link_to_prefilled_alerts(client, signed_in, trader):
+    from app.models import SavedScreen
+    from app.watchlists import services as wl
+
+    lst = wl.create_watchlist(trader, "Core")
+    wl.add_symbols(trader, lst.id, "AAPL")
+    page = client.get(f"/watchlists/{lst.id}").get_data(as_text=True)
+    assert f'href="/alerts/new?scope=watchlist&amp;ref={lst.id}"' in page
+    assert 'href="/alerts/new?symbol=AAPL"' in page
+    form_page = client.get(f"/alerts/new?scope=watchlist&ref={lst.id}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{lst.id}">Core</option>', form_page)
+    r = client.post("/alerts", data=form(csrf_token=signed_in, scope_kind="watchlist", watchlist_id=str(lst.id),
+                                         kind="price_above", value="1"))
+    assert r.status_code == 303
+    assert "Watchlist “Core”" in client.get("/alerts").get_data(as_text=True)
+    s = SavedScreen(owner_id=trader.id, name="Movers", definition={"filters": []})
+    db.session.add(s)
+    db.session.commit()
+    form_page = client.get(f"/alerts/new?scope=screen&ref={s.id}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{s.id}">Movers</option>', form_page)
+    assert re.search(r'<option selected value="screen_enter">', form_page)

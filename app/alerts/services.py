@@ -1009,7 +1009,7 @@ def evaluate_cycle(*, run_id: int | None = None, version: int | None = None, now
     if run_id is not None:
         run = db.session.get(ScanRun, run_id)
         fresh_since = run.started_at if run else None
-    rules = list(db.session.scalars(select(AlertRule).where(AlertRule.status == ACTIVE)))
+    rules = list(db.session.scalars(select(AlertRule).where(AlertRule.status == ACTIVE).order_by(AlertRule.id)))
     res.rules = len(rules)
     if not rules:
         res.seconds = time.perf_counter() - t0
@@ -1234,6 +1234,8 @@ def deliver(delivery_id: int) -> str:
     max_attempts = current_app.config["ALERTS_DELIVERY_MAX_ATTEMPTS"]
     try:
         if d.channel == EMAIL:
+            if not user.email_confirmed:
+                raise DeliveryError("the email address is not confirmed yet", retry=False)
             provider_id = send_email(user.email, f"Alert: {ev.symbol} — {ev.rule_name}",
                                      f"{ev.message}\n\n{ev.description}\n\n"
                                      f"See your alerts: {current_app.config['BASE_URL']}/alerts/triggered\n")

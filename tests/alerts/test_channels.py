@@ -291,3 +291,13 @@ def test_webhook_url_validation_on_save(basic):
     for bad in ("http://example.com/x", "https://127.0.0.1/x", "https://10.0.0.1/x", "not a url"):
         with pytest.raises(services.InvalidInput):
             services.set_webhook(basic, bad)
+
+
+def test_no_email_to_an_unconfirmed_address(market, factories, mailbox):
+    u = factories.user(confirmed=False)
+    market.add("AAPL", 150)
+    make_rule(u, notify_email=True)
+    services.evaluate_cycle()
+    d = deliveries()["email"]
+    assert (d.status, d.reason) == ("failed", "the email address is not confirmed yet")
+    assert mailbox == []

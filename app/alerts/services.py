@@ -703,11 +703,10 @@ def normalise_phone(raw: str) -> str:
 
 def _rate(key: str, limit: int, window: int) -> bool:
     """Fixed-window counter in Redis (shared by all processes): True while under the limit."""
-    r = get_redis()
-    pipe = r.pipeline()
+    pipe = get_redis().pipeline()
+    pipe.set(key, 0, ex=window, nx=True)  # the window starts with the first hit (Redis 6 has no EXPIRE NX)
     pipe.incr(key)
-    pipe.expire(key, window, nx=True)
-    n = pipe.execute()[0]
+    n = pipe.execute()[1]
     return int(n) <= limit
 
 

@@ -1,3 +1,5 @@
+import re
+
 from sqlalchemy import select
 
 from app.models import AuditEvent, User
@@ -17,7 +19,10 @@ def test_forgot_password_same_answer_for_unknown_email(client, csrf, db, factori
     b = client.post("/forgot", data={"email": "ghost@example.com", "csrf_token": csrf(client, "/forgot")})
     assert a.status_code == b.status_code == 200
     assert "If an account exists" in a.get_data(as_text=True)
-    assert a.get_data(as_text=True).replace("ada@", "X@") == b.get_data(as_text=True).replace("ghost@", "X@")
+    def page(r, email):  # the CSRF token embeds a timestamp, so it may differ between the two
+        return re.sub(r'"X-CSRFToken": "[^"]+"', "", r.get_data(as_text=True).replace(email, "X@"))
+
+    assert page(a, "ada@") == page(b, "ghost@")
     assert [m["To"] for m in mailbox] == ["ada@example.com"]
 
 

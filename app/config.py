@@ -138,6 +138,14 @@ class Config:
     MARKET_STORE_1M_BARS = _bool("MARKET_STORE_1M_BARS", False)
     PAPER_QUOTE_MAX_AGE = _int("PAPER_QUOTE_MAX_AGE", 180)  # seconds a quote stays tradeable (paper fills)
 
+    # Alerts (issue 6): SMS through TextBelt (unset key: SMS is not offered), per-user rate
+    # limits for SMS and webhooks (on top of the plan's SMS per month), delivery retries.
+    TEXTBELT_URL = os.environ.get("TEXTBELT_URL", "https://textbelt.com/text")
+    TEXTBELT_KEY = os.environ.get("TEXTBELT_KEY") or None
+    ALERTS_SMS_PER_HOUR = _int("ALERTS_SMS_PER_HOUR", 20)
+    ALERTS_WEBHOOKS_PER_MINUTE = _int("ALERTS_WEBHOOKS_PER_MINUTE", 30)
+    ALERTS_DELIVERY_MAX_ATTEMPTS = _int("ALERTS_DELIVERY_MAX_ATTEMPTS", 4)
+
     APP_VERSION = os.environ.get("APP_VERSION") or os.environ.get("SOURCE_VERSION", "dev")[:12]
 
     def validate(self) -> None:

@@ -20,7 +20,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("home", "Home", "dashboards.home", "Your overview."),
     NavItem("screener", "Screener", "screener.index", "Filter the whole US market by price, volume, indicators and formulas."),
     NavItem("watchlists", "Watchlists", "watchlists.index", "Keep the symbols you follow, with targets and stops."),
-    NavItem("alerts", "Alerts", None, "Get told the moment a condition holds: in-app, email, SMS or webhook."),
+    NavItem("alerts", "Alerts", "alerts.index", "Get told the moment a condition holds: in-app, email, SMS or webhook."),
     NavItem("paper", "Paper trading", "paper.index", "Trade with virtual money at real prices."),
     NavItem("strategies", "Strategies", "strategies.index", "Build rule-based strategies, backtest them and track them forward."),
     NavItem("leaderboard", "Leaderboard", "strategies.leaderboard", "Verified strategies ranked by a transparent score."),

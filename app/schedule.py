@@ -19,6 +19,12 @@ cron.register(run_cycle, "scans", args=("1m",), interval=60, job_timeout=120, na
 cron.register(run_cycle, "scans", args=("10m",), interval=600, job_timeout=600, name="scan-10m")
 cron.register(run_cycle, "scans", args=("1d",), interval=600, job_timeout=3600, name="scan-1d")
 
+# Alerts (issue 6): evaluation follows each 1-minute cycle (app/alerts/hooks.py); failed
+# deliveries are retried with backoff by this sweep.
+from app.alerts.tasks import retry_deliveries  # noqa: E402
+
+cron.register(retry_deliveries, "default", interval=60, job_timeout=120, name="alert-delivery-retries")
+
 # Strategies (issue 8): the leaderboard is rebuilt hourly (and after each daily cycle, by the
 # after_daily_cycle hook together with forward tracking).
 from app.strategies.tasks import rebuild_leaderboard  # noqa: E402

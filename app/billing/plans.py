@@ -25,6 +25,9 @@ class Plan:
     copy_trading: bool
     watchlist_items: int | None
     paper_accounts: int | None = 1
+    # alerts: webhooks as a channel, whole-universe scope
+    alert_webhooks: bool = False
+    alerts_universe: bool = False
 
     def limit(self, name: str) -> int | None:
         return getattr(self, name)
@@ -32,8 +35,10 @@ class Plan:
 
 PLANS: dict[str, Plan] = {
     "free": Plan("free", "Free", Decimal("0"), Decimal("0"), 1, 3, 1, 0, 100, 2, False, 50, 1),
-    "basic": Plan("basic", "Basic", Decimal("9.99"), Decimal("101.99"), 3, 25, 5, 50, 2500, 10, False, 200, 3),
-    "pro": Plan("pro", "Pro", Decimal("24.99"), Decimal("254.99"), 10, 150, 25, 500, 10000, UNLIMITED, True, 1000, 10),
+    "basic": Plan("basic", "Basic", Decimal("9.99"), Decimal("101.99"), 3, 25, 5, 50, 2500, 10, False, 200, 3,
+                  alert_webhooks=True),
+    "pro": Plan("pro", "Pro", Decimal("24.99"), Decimal("254.99"), 10, 150, 25, 500, 10000, UNLIMITED, True, 1000, 10,
+                alert_webhooks=True, alerts_universe=True),
 }
 DEFAULT_PLAN = "free"
 

@@ -1,4 +1,12 @@
 """All models, re-exported so Alembic and the app see one metadata."""
+from app.models.alerts import (
+    AlertDelivery,
+    AlertEvent,
+    AlertRule,
+    AlertRuleState,
+    AlertTemplate,
+    NotificationSettings,
+)
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.jobs import JobRun
@@ -8,7 +16,8 @@ from app.models.screener import SavedScreen, ScreenMembership, Watchlist, Watchl
 from app.models.strategies import Backtest, LeaderboardEntry, Strategy, StrategyRating, StrategyView
 from app.models.user import BackupCode, OAuthIdentity, TwoFactor, User
 
-__all__ = ["AuditEvent", "Backtest", "EquitySnapshot", "Fill", "LeaderboardEntry", "Order", "PaperAccount",
+__all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertTemplate", "NotificationSettings",
+           "AuditEvent", "Backtest", "EquitySnapshot", "Fill", "LeaderboardEntry", "Order", "PaperAccount",
            "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "SavedScreen", "ScreenMembership",
            "Strategy", "StrategyRating", "StrategyView", "Watchlist", "WatchlistItem", "ScanRun", "Snapshot", "Stock",
            "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]

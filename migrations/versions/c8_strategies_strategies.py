@@ -1,7 +1,7 @@
 """strategies
 
 Revision ID: c8_strategies
-Revises: c5_screener
+Revises: c6_alerts
 Create Date: 2026-11-28 06:19:00.941515
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c8_strategies'
-down_revision = 'c5_screener'
+down_revision = 'c6_alerts'
 branch_labels = None
 depends_on = None
 

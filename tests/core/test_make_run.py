@@ -100,6 +100,22 @@ class Launcher:
             self.proc.wait(timeout=10)
 
 
+def _still_running(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _cmdline(proc: psutil.Process) -> str:
+    """A process's command line, or "" for one that already ended (RQ's work horses are
+    forked per job and come and go)."""
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def _logins(text: str) -> dict[str, str]:
     return dict(LOGIN_LINE.findall(text))
 
@@ -136,7 +152,7 @@ def test_make_run_serves_the_app_and_stops_everything_on_ctrl_c(tmp_path):
         assert home.status_code == 200 and "Welcome back, Demo Trader" in home.text
 
         processes = launcher.descendants()
-        names = " ".join(" ".join(p.cmdline()) for p in processes)
+        names = " ".join(_cmdline(p) for p in processes)
         for part in ("waitress", "worker", "clock", "redis-server"):
             assert part in names, names
 
@@ -144,7 +160,7 @@ def test_make_run_serves_the_app_and_stops_everything_on_ctrl_c(tmp_path):
         assert launcher.proc.returncode == 0, launcher.output
         assert alive == [], [p.pid for p in alive]
         assert took < 15
-        assert not any(psutil.pid_exists(p.pid) and p.status() != psutil.STATUS_ZOMBIE for p in processes)
+        assert not any(_still_running(p) for p in processes)
         assert "Stopped." in launcher.output
     finally:
         launcher.kill()

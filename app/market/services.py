@@ -252,9 +252,14 @@ def _ids_frame(ids: list[int]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- redis bits
 def snapshot_version() -> int:
-    """The snapshot version live pages derive their ETags from."""
-    v = get_redis().get(SNAPSHOT_VERSION_KEY)
-    return int(v) if v else 0
+    """The snapshot version live pages derive their ETags from.
+
+    A missing counter (first start, or Redis flushed/restarted) starts from the clock, not 0,
+    so an ETag a browser kept from before the reset can never match newer data.
+    """
+    r = get_redis()
+    r.set(SNAPSHOT_VERSION_KEY, time.time_ns() // 1000, nx=True)
+    return int(r.get(SNAPSHOT_VERSION_KEY))
 
 
 def live_version() -> int | None:
@@ -266,7 +271,10 @@ def live_version() -> int | None:
 
 
 def bump_snapshot_version() -> int:
-    return int(get_redis().incr(SNAPSHOT_VERSION_KEY))
+    pipe = get_redis().pipeline()
+    pipe.set(SNAPSHOT_VERSION_KEY, time.time_ns() // 1000, nx=True)
+    pipe.incr(SNAPSHOT_VERSION_KEY)
+    return int(pipe.execute()[-1])
 
 
 _RELEASE_LUA = """

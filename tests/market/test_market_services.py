@@ -249,3 +249,14 @@ def test_csv_provider_errors_name_file_and_line_in_the_run(market, app, monkeypa
     assert "MSFT.csv, line 2: bad number 'oops' in column close" in run.error_summary
     assert "no file JPM.csv" in run.error_summary
     assert count(Bar) == 2
+
+
+def test_snapshot_version_survives_a_redis_reset(db):
+    """After a flush the counter restarts from the clock: a browser's old ETag never matches."""
+    from app.redis_store import get_redis
+
+    before = services.bump_snapshot_version()
+    get_redis().flushdb()
+    after = services.snapshot_version()
+    assert after > before
+    assert services.bump_snapshot_version() == after + 1

@@ -246,6 +246,11 @@ def eligibility(strategy: Strategy, total_trades: int, now: dt.datetime | None =
 def rebuild_leaderboard(now: dt.datetime | None = None) -> dict:
     """Recompute every (category, timeframe) ranking into leaderboard_entries (one
     transaction: readers see the old ranking or the new one), then bump the cache version."""
+    with _no_gc():
+        return _rebuild_leaderboard(now)
+
+
+def _rebuild_leaderboard(now: dt.datetime | None) -> dict:
     t0 = time.perf_counter()
     now = now or utcnow()
     rows = db.session.execute(

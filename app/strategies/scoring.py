@@ -201,24 +201,44 @@ def compute(inp: Inputs) -> dict:
 # tests/strategies/test_scoring.py checks ``compute_many`` against ``compute``.
 
 
+def _equity_stats(curves: list[np.ndarray]) -> list[tuple]:
+    """(ann, dd, sharpe) of many equity curves, as :func:`compute` gets them from
+    :mod:`app.paper.metrics`. Curves of the same length are stacked and reduced row-wise
+    (a row-wise numpy reduction over a contiguous row is the same computation as over that
+    row alone). Needs ``np.errstate`` set by the caller."""
+    out: list[tuple] = [(None, None, None)] * len(curves)
+    by_len: dict[int, list[int]] = {}
+    for i, e in enumerate(curves):
+        by_len.setdefault(e.size, []).append(i)
+    for size, idx in by_len.items():
+        if size < 2:
+            continue
+        e = np.stack([curves[i] for i in idx])
+        growth = e[:, -1] / e[:, 0]
+        ex = m.PERIODS_PER_YEAR / (size - 1)
+        positive = (e[:, 0] > 0).tolist()
+        peaks = np.maximum.accumulate(e, axis=1)
+        dds = np.abs(np.where(peaks > 0, e / peaks - 1.0, 0.0).min(axis=1)).tolist()
+        sharpes = [None] * len(idx)
+        if size >= 3:
+            r = e[:, 1:] / e[:, :-1] - 1.0
+            r = np.ascontiguousarray(np.where(np.isfinite(r), r, 0.0))
+            sd = r.std(axis=1, ddof=1)
+            val = r.mean(axis=1) / sd * np.sqrt(m.PERIODS_PER_YEAR)
+            ok = ((sd != 0) & np.isfinite(sd)).tolist()
+            sharpes = [float(v) if k else None for v, k in zip(val, ok, strict=True)]
+        for j, i in enumerate(idx):
+            ann = None
+            if positive[j]:
+                g = growth[j]
+                ann = -1.0 if g <= 0 else float(g ** ex - 1.0)
+            out[i] = (ann, dds[j], sharpes[j])
+    return out
+
+
 def _window_stats(inp: Inputs) -> tuple:
-    """(ann, dd, sharpe, pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann) of one window;
-    None where :func:`compute` has no data. Needs ``np.errstate`` set by the caller."""
-    e = np.asarray(inp.equity, dtype=float).ravel()
-    size = e.size
-    ann = dd = sharpe = None
-    if size >= 2:
-        if e[0] > 0:
-            growth = e[-1] / e[0]
-            ann = -1.0 if growth <= 0 else float(growth ** (m.PERIODS_PER_YEAR / (size - 1)) - 1.0)
-        peaks = np.maximum.accumulate(e)
-        dd = abs(float(np.where(peaks > 0, e / peaks - 1.0, 0.0).min()))
-        r = e[1:] / e[:-1] - 1.0
-        r = np.where(np.isfinite(r), r, 0.0)
-        if r.size >= 2:
-            sd = r.std(ddof=1)
-            if sd != 0 and np.isfinite(sd):
-                sharpe = float(r.mean() / sd * np.sqrt(m.PERIODS_PER_YEAR))
+    """(pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann) of one window's trades; None
+    where :func:`compute` has no data."""
     p = np.asarray(inp.pnls, dtype=float).ravel()
     n = int(p.size)
     pf = wr = wl = cv = None
@@ -244,7 +264,7 @@ def _window_stats(inp: Inputs) -> tuple:
             if mean > 0:
                 cv = float(pcts.std(ddof=1) / mean)
     bench_ann = m.annualised_return(inp.benchmark) if inp.benchmark is not None else None
-    return ann, dd, sharpe, pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann
+    return pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann
 
 
 def _points(points: float, ratio: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -266,7 +286,8 @@ def compute_many(inputs: list[Inputs]) -> list[dict]:
     if not inputs:
         return []
     with np.errstate(divide="ignore", invalid="ignore"):
-        stats = [_window_stats(inp) for inp in inputs]
+        eq = _equity_stats([np.asarray(inp.equity, dtype=float).ravel() for inp in inputs])
+        stats = [e + _window_stats(inp) for e, inp in zip(eq, inputs, strict=True)]
     cols = list(zip(*stats, strict=True))
 
     def arr(values, fill=np.nan) -> tuple[np.ndarray, np.ndarray]:

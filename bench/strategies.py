@@ -12,6 +12,7 @@ import os
 import statistics
 import tempfile
 import time
+import uuid
 import warnings
 from decimal import Decimal
 
@@ -97,26 +98,49 @@ def bench_backtest() -> None:
 
 
 def bench_leaderboard() -> None:
-    from sqlalchemy import insert, select
+    from sqlalchemy import create_engine, text
 
     from app import create_app
-    from app.auth.services import create_user
     from app.config import normalise_database_url
+
+    n = int(os.environ.get("BENCH_STRATEGIES", "1000"))
+    tmp = tempfile.mkdtemp(prefix="bench-strategies-db-")
+    url = os.environ.get("BENCH_DATABASE_URL")
+    url = normalise_database_url(url) if url else f"sqlite:///{tmp}/bench.db"
+    config = {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": url}
+    schema = None
+    if url.startswith("postgresql"):  # a private schema, dropped afterwards
+        schema = f"bench_strategies_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        eng = create_engine(url)
+        with eng.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        eng.dispose()
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True,
+                                               "connect_args": {"options": f"-csearch_path={schema}"}}
+    if os.environ.get("REDIS_URL"):
+        config["REDIS_URL"] = os.environ["REDIS_URL"]
+    app = create_app(config)
+    try:
+        _leaderboard(app, n)
+    finally:
+        if schema:
+            eng = create_engine(url)
+            with eng.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            eng.dispose()
+
+
+def _leaderboard(app, n: int) -> None:
+    from sqlalchemy import insert, select
+
+    from app.auth.services import create_user
     from app.database import utcnow
     from app.extensions import db
     from app.models import EquitySnapshot, Fill, PaperAccount, Stock, Strategy, Trade
     from app.models.strategies import CATEGORIES
     from app.strategies import queries
 
-    n = int(os.environ.get("BENCH_STRATEGIES", "1000"))
     n_days, n_trades = 150, 45
-    tmp = tempfile.mkdtemp(prefix="bench-strategies-db-")
-    url = os.environ.get("BENCH_DATABASE_URL")  # a scratch database: its tables are dropped
-    config = {"APP_ENV": "test", "SQLALCHEMY_DATABASE_URI": normalise_database_url(url) if url
-              else f"sqlite:///{tmp}/bench.db"}
-    if os.environ.get("REDIS_URL"):
-        config["REDIS_URL"] = os.environ["REDIS_URL"]
-    app = create_app(config)
     rng = np.random.default_rng(5)
     with app.app_context():
         db.drop_all()
@@ -202,6 +226,7 @@ def bench_leaderboard() -> None:
         report("strategies", "leaderboard_304_median_ms", statistics.median(times) * 1000, "ms", "<= 5 ms")
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()
 
 
 def run() -> None:

@@ -20,7 +20,9 @@ and custom only under overall). Backtest-only strategies are never ranked.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import logging
 import time
 from dataclasses import dataclass
@@ -55,45 +57,102 @@ class Ledger:
 
     def __post_init__(self) -> None:
         self.axis_days = np.array(self.axis, dtype="datetime64[D]")
+        if self.spy is not None:
+            self._spy_days = self.spy.index.to_numpy().astype("datetime64[D]")
+            self._spy_values = self.spy.to_numpy(dtype=float)
+
+    def spy_on(self, days: np.ndarray) -> np.ndarray:
+        """SPY closes on the given sessions (NaN where SPY has none): ``spy.reindex(days)``."""
+        pos = np.minimum(np.searchsorted(self._spy_days, days), max(self._spy_days.size - 1, 0))
+        if not self._spy_days.size:
+            return np.full(days.size, np.nan)
+        return np.where(self._spy_days[pos] == days, self._spy_values[pos], np.nan)
 
 
-def _days(ts: pd.Series) -> np.ndarray:
-    return pd.to_datetime(ts, utc=True).dt.tz_convert(ET).dt.date.to_numpy().astype("datetime64[D]")
+def _days(ts) -> np.ndarray:
+    """ET calendar days (datetime64[D]) of UTC timestamps (aware datetimes, or the naive UTC
+    strings SQLite hands back through a raw cursor)."""
+    if not len(ts):
+        return np.empty(0, dtype="datetime64[D]")
+    idx = pd.to_datetime(pd.Index(ts), utc=True, format="ISO8601")
+    return idx.tz_convert(ET).tz_localize(None).to_numpy().astype("datetime64[D]")
+
+
+def _fetch(stmt) -> list[tuple]:
+    """All rows of a select through the driver's cursor: plain tuples, without the per-row
+    result processing (hundreds of thousands of ledger rows on a big rebuild)."""
+    conn = db.session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(params[k] for k in compiled.positiontup)
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(str(compiled), params)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _split(accounts: np.ndarray, *columns: np.ndarray) -> dict[int, tuple]:
+    """Group columns by account (order inside an account kept as fetched)."""
+    if not accounts.size:
+        return {}
+    order = np.argsort(accounts, kind="stable")
+    a = accounts[order]
+    cols = [c[order] for c in columns]
+    cuts = np.flatnonzero(a[1:] != a[:-1]) + 1
+    starts = np.concatenate([[0], cuts])
+    ends = np.concatenate([cuts, [a.size]])
+    return {int(a[i]): tuple(c[i:j] for c in cols) for i, j in zip(starts.tolist(), ends.tolist(), strict=True)}
+
+
+def _columns(rows: list[tuple], n: int) -> list[list]:
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
+
+
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while building hundreds of thousands of row tuples
+    (none of them cyclic): its passes otherwise dominate a big load."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def load_ledger(account_ids: list[int]) -> Ledger:
+    with _no_gc():
+        return _load_ledger(account_ids)
+
+
+def _load_ledger(account_ids: list[int]) -> Ledger:
     ids = list(account_ids)
     if not ids:
         return Ledger([], {}, {}, {}, {}, None)
-    eq = pd.DataFrame(db.session.execute(
+    a, sess, value = _columns(_fetch(
         select(EquitySnapshot.account_id, EquitySnapshot.session, cast(EquitySnapshot.equity, Double))
         .where(EquitySnapshot.account_id.in_(ids)).order_by(EquitySnapshot.account_id, EquitySnapshot.session)
-    ).all(), columns=["a", "session", "equity"])
-    axis = sorted(set(eq["session"])) if not eq.empty else []
-    equity = {}
-    if not eq.empty:
-        eq["d"] = pd.to_datetime(eq["session"]).to_numpy().astype("datetime64[D]")
-        for a, g in eq.groupby("a", sort=False):
-            equity[int(a)] = (g["d"].to_numpy(), g["equity"].to_numpy(dtype=float))
+    ), 3)
+    days = np.array(sess, dtype="datetime64[D]")
+    axis_days = np.unique(days)
+    axis = axis_days.tolist()
+    equity = _split(np.array(a, dtype=np.int64), days, np.array(value, dtype=float))
     start = dict(db.session.execute(select(PaperAccount.id, cast(PaperAccount.starting_balance, Double))
                                     .where(PaperAccount.id.in_(ids))).all())
-    tr = pd.DataFrame(db.session.execute(
+    a, exit_time, pnl, pct = _columns(_fetch(
         select(Trade.account_id, Trade.exit_time, cast(Trade.pnl, Double), cast(Trade.pnl_pct, Double))
-        .where(Trade.account_id.in_(ids))).all(), columns=["a", "exit", "pnl", "pct"])
-    trades = {}
-    if not tr.empty:
-        tr["d"] = _days(tr["exit"])
-        for a, g in tr.groupby("a", sort=False):
-            # the ledger stores pnl_pct in percent; the scorer wants fractions
-            trades[int(a)] = (g["d"].to_numpy(), g["pnl"].to_numpy(dtype=float), g["pct"].to_numpy(dtype=float) / 100)
-    fl = pd.DataFrame(db.session.execute(
+        .where(Trade.account_id.in_(ids))), 4)
+    # the ledger stores pnl_pct in percent; the scorer wants fractions
+    trades = _split(np.array(a, dtype=np.int64), _days(exit_time), np.array(pnl, dtype=float),
+                    np.array(pct, dtype=float) / 100)
+    a, ts, cost = _columns(_fetch(
         select(Fill.account_id, Fill.ts, cast(Fill.slippage + Fill.commission, Double))
-        .where(Fill.account_id.in_(ids))).all(), columns=["a", "ts", "cost"])
-    costs = {}
-    if not fl.empty:
-        fl["d"] = _days(fl["ts"])
-        for a, g in fl.groupby("a", sort=False):
-            costs[int(a)] = (g["d"].to_numpy(), g["cost"].to_numpy(dtype=float))
+        .where(Fill.account_id.in_(ids))), 3)
+    costs = _split(np.array(a, dtype=np.int64), _days(ts), np.array(cost, dtype=float))
     spy = None
     if axis:
         from app.strategies import data as sdata
@@ -134,7 +193,7 @@ def window_inputs(ledger: Ledger, account_id: int, timeframe: str, strategy: Str
         cost = cost[cdays >= first]
     bench = None
     if ledger.spy is not None and bench_days.size >= 2:
-        got = ledger.spy.reindex(bench_days).to_numpy(dtype=float)
+        got = ledger.spy_on(bench_days)
         bench = None if np.isnan(got).any() else got
     c = community or {}
     return scoring.Inputs(equity=eq, pnls=pnl, pnl_pcts=pct, sessions=sessions, benchmark=bench,
@@ -187,6 +246,11 @@ def eligibility(strategy: Strategy, total_trades: int, now: dt.datetime | None =
 def rebuild_leaderboard(now: dt.datetime | None = None) -> dict:
     """Recompute every (category, timeframe) ranking into leaderboard_entries (one
     transaction: readers see the old ranking or the new one), then bump the cache version."""
+    with _no_gc():
+        return _rebuild_leaderboard(now)
+
+
+def _rebuild_leaderboard(now: dt.datetime | None) -> dict:
     t0 = time.perf_counter()
     now = now or utcnow()
     rows = db.session.execute(
@@ -196,6 +260,8 @@ def rebuild_leaderboard(now: dt.datetime | None = None) -> dict:
     ledger = load_ledger([s.paper_account_id for s, _ in rows])
     board: dict[tuple[str, str], list[dict]] = {(c, tf): [] for c in BOARD_CATEGORIES for tf in TIMEFRAMES}
     ranked = 0
+    windows = []  # (strategy, owner, eligibility, categories, timeframe)
+    inputs = []
     for s, owner_name in rows:
         total = int(ledger.trades.get(s.paper_account_id, (np.empty(0),))[0].size)
         el = eligibility(s, total, now)
@@ -205,27 +271,67 @@ def rebuild_leaderboard(now: dt.datetime | None = None) -> dict:
         cats = ["rookies"] if el["rookie"] else ["overall"] + ([s.category] if s.category in BOARD_CATEGORIES else [])
         community = _community(s)
         for tf in TIMEFRAMES:
-            result = scoring.compute(window_inputs(ledger, s.paper_account_id, tf, community=community))
-            figures = {**result["figures"], "age_days": el["age_days"], "total_trades": total}
-            entry = {"strategy_id": s.id, "name": s.name, "owner_name": owner_name or "", "score": result["score"],
-                     "components": {k: c["score"] for k, c in result["components"].items()},
-                     "figures": _clean(figures)}
-            for c in cats:
-                board[(c, tf)].append(entry)
-    inserts = []
-    for (c, tf), entries in board.items():
-        entries.sort(key=lambda e: (-e["score"], e["strategy_id"]))
-        for rank, e in enumerate(entries, 1):
-            inserts.append({**e, "category": c, "timeframe": tf, "rank": rank, "built_at": now})
-    db.session.execute(delete(LeaderboardEntry))
-    for i in range(0, len(inserts), 5000):
-        db.session.execute(insert(LeaderboardEntry), inserts[i:i + 5000])
+            windows.append((s, owner_name, el, cats, tf))
+            inputs.append(window_inputs(ledger, s.paper_account_id, tf, community=community))
+    for (s, owner_name, el, cats, tf), result in zip(windows, scoring.compute_many(inputs), strict=True):
+        figures = {**result["figures"], "age_days": el["age_days"], "total_trades": el["trades"]}
+        entry = {"strategy_id": s.id, "name": s.name, "owner_name": owner_name or "", "score": result["score"],
+                 "components": result["components"], "figures": _clean(figures)}
+        for c in cats:
+            board[(c, tf)].append(entry)
+    rows_written = _write_board(board, now)
     db.session.commit()
     from app.strategies.services import _bump_board
 
     _bump_board()
-    return {"strategies": len(rows), "ranked": ranked, "rows": len(inserts),
+    return {"strategies": len(rows), "ranked": ranked, "rows": rows_written,
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+_ENTRY_COLUMNS = ("strategy_id", "name", "owner_name", "score", "components", "figures")
+
+
+def _write_board(board: dict[tuple[str, str], list[dict]], now: dt.datetime) -> int:
+    """Replace leaderboard_entries with the ranked board (inside the caller's transaction).
+
+    One executemany through the driver's cursor: each entry's values go through the columns'
+    own bind processors once (an entry appears under up to 3 categories), exactly the values
+    an ORM insert would send."""
+    conn = db.session.connection()
+    table = LeaderboardEntry.__table__
+    columns = ("category", "timeframe", "rank", *_ENTRY_COLUMNS, "built_at")
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+    procs = compiled._bind_processors
+
+    def bound(key: str, value):
+        proc = procs.get(key)
+        return proc(value) if proc is not None else value
+
+    built = bound("built_at", now)
+    processed: dict[int, tuple] = {}
+    params = []
+    for (c, tf), entries in board.items():
+        entries.sort(key=lambda e: (-e["score"], e["strategy_id"]))
+        cat, tfp = bound("category", c), bound("timeframe", tf)
+        for rank, e in enumerate(entries, 1):
+            vals = processed.get(id(e))
+            if vals is None:
+                vals = processed[id(e)] = tuple(bound(k, e[k]) for k in _ENTRY_COLUMNS)
+            params.append((cat, tfp, bound("rank", rank), *vals, built))
+    if compiled.positiontup is not None:
+        order = [columns.index(k) for k in compiled.positiontup]
+        params = [tuple(p[i] for i in order) for p in params]
+    else:
+        params = [dict(zip(columns, p, strict=True)) for p in params]
+    db.session.execute(delete(LeaderboardEntry))
+    if params:
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            for i in range(0, len(params), 5000):
+                cur.executemany(str(compiled), params[i:i + 5000])
+        finally:
+            cur.close()
+    return len(params)
 
 
 def _clean(d: dict) -> dict:

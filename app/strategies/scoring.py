@@ -189,3 +189,174 @@ def compute(inp: Inputs) -> dict:
     return {"score": round(total, 2), "components": components, "weights": WEIGHTS, "formula": FORMULA,
             "figures": {"annual_return": ann, "sharpe": sharpe, "max_drawdown": None if dd is None else -dd,
                         "win_rate": wr, "profit_factor": pf, "trades": n, "sessions": inp.sessions}}
+
+
+# ---------------------------------------------------------------------------------------------
+# Many strategies at once (the leaderboard rebuild)
+#
+# The same formulas as :func:`compute`, without the breakdown texts: the ragged reductions
+# (one window's equity curve, one window's trades) run per window with exactly the numpy
+# calls of :mod:`app.paper.metrics` (so every figure is bit-identical to ``compute``), and the
+# sub-scores, components and the total are computed with numpy over arrays of windows.
+# tests/strategies/test_scoring.py checks ``compute_many`` against ``compute``.
+
+
+def _equity_stats(curves: list[np.ndarray]) -> list[tuple]:
+    """(ann, dd, sharpe) of many equity curves, as :func:`compute` gets them from
+    :mod:`app.paper.metrics`. Curves of the same length are stacked and reduced row-wise
+    (a row-wise numpy reduction over a contiguous row is the same computation as over that
+    row alone). Needs ``np.errstate`` set by the caller."""
+    out: list[tuple] = [(None, None, None)] * len(curves)
+    by_len: dict[int, list[int]] = {}
+    for i, e in enumerate(curves):
+        by_len.setdefault(e.size, []).append(i)
+    for size, idx in by_len.items():
+        if size < 2:
+            continue
+        e = np.stack([curves[i] for i in idx])
+        growth = e[:, -1] / e[:, 0]
+        ex = m.PERIODS_PER_YEAR / (size - 1)
+        positive = (e[:, 0] > 0).tolist()
+        peaks = np.maximum.accumulate(e, axis=1)
+        dds = np.abs(np.where(peaks > 0, e / peaks - 1.0, 0.0).min(axis=1)).tolist()
+        sharpes = [None] * len(idx)
+        if size >= 3:
+            r = e[:, 1:] / e[:, :-1] - 1.0
+            r = np.ascontiguousarray(np.where(np.isfinite(r), r, 0.0))
+            sd = r.std(axis=1, ddof=1)
+            val = r.mean(axis=1) / sd * np.sqrt(m.PERIODS_PER_YEAR)
+            ok = ((sd != 0) & np.isfinite(sd)).tolist()
+            sharpes = [float(v) if k else None for v, k in zip(val, ok, strict=True)]
+        for j, i in enumerate(idx):
+            ann = None
+            if positive[j]:
+                g = growth[j]
+                ann = -1.0 if g <= 0 else float(g ** ex - 1.0)
+            out[i] = (ann, dds[j], sharpes[j])
+    return out
+
+
+def _window_stats(inp: Inputs) -> tuple:
+    """(pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann) of one window's trades; None
+    where :func:`compute` has no data."""
+    p = np.asarray(inp.pnls, dtype=float).ravel()
+    n = int(p.size)
+    pf = wr = wl = cv = None
+    no_loss_wins = False
+    gross = 0.0
+    if n:
+        win = p > 0
+        wins, losses = p[win], p[p < 0]
+        gains = wins.sum()
+        lost = -losses.sum()
+        if lost == 0:
+            pf = m.NO_LOSSES if gains > 0 else None
+        else:
+            pf = float(gains / lost)
+        wr = float(win.sum() / n)
+        if wins.size and losses.size:
+            wl = float(float(wins.mean()) / abs(float(losses.mean())))
+        no_loss_wins = not losses.size and bool(wins.size)
+        gross = float(gains)
+        if n >= MIN_STABILITY_TRADES:
+            pcts = np.asarray(inp.pnl_pcts, dtype=float)
+            mean = float(pcts.mean())
+            if mean > 0:
+                cv = float(pcts.std(ddof=1) / mean)
+    bench_ann = m.annualised_return(inp.benchmark) if inp.benchmark is not None else None
+    return pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann
+
+
+def _points(points: float, ratio: np.ndarray, has: np.ndarray) -> np.ndarray:
+    """``points x clamp(ratio)`` where there is data, else 0 (as :func:`_sub`)."""
+    r = np.where(has, ratio, 0.0)
+    return np.where(has, points * np.minimum(np.maximum(r, 0.0), 1.0), 0.0)
+
+
+def _sum_component(*subs: np.ndarray) -> np.ndarray:
+    total = np.zeros_like(subs[0])
+    for s in subs:
+        total = total + s
+    return np.minimum(np.maximum(total, 0.0), 100.0)
+
+
+def compute_many(inputs: list[Inputs]) -> list[dict]:
+    """``score``, component scores and ``figures`` for many windows at once: the same values
+    as ``compute(inp)["score"]``, ``{k: c["score"]}`` and ``compute(inp)["figures"]``."""
+    if not inputs:
+        return []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eq = _equity_stats([np.asarray(inp.equity, dtype=float).ravel() for inp in inputs])
+        stats = [e + _window_stats(inp) for e, inp in zip(eq, inputs, strict=True)]
+    cols = list(zip(*stats, strict=True))
+
+    def arr(values, fill=np.nan) -> tuple[np.ndarray, np.ndarray]:
+        has = np.array([v is not None for v in values], dtype=bool)
+        return np.array([fill if v is None else v for v in values], dtype=float), has
+
+    ann, has_ann = arr(cols[0])
+    dd, has_dd = arr(cols[1])
+    sharpe, has_sharpe = arr(cols[2])
+    pf_raw = cols[3]
+    pf_no_losses = np.array([v == m.NO_LOSSES for v in pf_raw], dtype=bool)
+    pf, has_pf = arr([None if isinstance(v, str) else v for v in pf_raw])
+    wr, has_wr = arr(cols[4])
+    wl, has_wl = arr(cols[5])
+    no_loss_wins = np.array(cols[6], dtype=bool)
+    n = np.array(cols[7], dtype=float)
+    cv, has_cv = arr(cols[8])
+    gross = np.array(cols[9], dtype=float)
+    bench_ann, has_bench = arr(cols[10])
+    sessions = np.array([inp.sessions for inp in inputs], dtype=float)
+    costs = np.array([float(inp.costs) for inp in inputs], dtype=float)
+    clones = np.array([inp.clones for inp in inputs], dtype=float)
+    has_rating = np.array([bool(inp.ratings) and inp.average_rating is not None for inp in inputs], dtype=bool)
+    rating = np.array([inp.average_rating if h else 0.0 for inp, h in zip(inputs, has_rating, strict=True)],
+                      dtype=float)
+    viewers = np.array([inp.viewers for inp in inputs], dtype=float)
+    everywhere = np.ones(len(inputs), dtype=bool)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # performance
+        perf = _sum_component(
+            _points(50, ann / 0.50, has_ann),
+            np.where(pf_no_losses, 30 * 1.0, _points(30, pf / 3.0, has_pf)),
+            _points(20, (ann - bench_ann) / 0.20, has_ann & has_bench))
+        # risk
+        recovery = np.where(dd == 0, np.where(ann > 0, 1.0, 0.0), (ann / dd) / 5.0)
+        risk = _sum_component(
+            _points(50, sharpe / 3.0, has_sharpe),
+            _points(30, (0.50 - dd) / 0.40, has_dd),
+            _points(20, recovery, has_ann & has_dd))
+        # consistency
+        cons = _sum_component(
+            _points(60, wr / 0.70, has_wr),
+            _points(40, (2.0 - cv) / 1.5, has_cv))
+        # efficiency
+        weeks = sessions / 5.0
+        rate = n / weeks
+        freq = np.where(rate < 1, rate, np.where(rate <= 5, 1.0, (10 - rate) / 5))
+        drag = costs / gross * 100
+        eff = _sum_component(
+            np.where(~has_wl & (n > 0) & no_loss_wins, 50 * 1.0, _points(50, wl / 3.0, has_wl)),
+            _points(30, freq, weeks > 0),
+            _points(20, (20 - drag) / 20, gross > 0))
+        # community
+        com = _sum_component(
+            _points(50, clones / 10, everywhere),
+            _points(40, rating / 5, has_rating),
+            _points(10, viewers / 100, everywhere))
+    components = {"performance": perf, "risk": risk, "consistency": cons, "efficiency": eff, "community": com}
+    total = np.zeros(len(inputs))
+    for k, c in components.items():
+        total = total + WEIGHTS[k] * c
+    total = np.minimum(np.maximum(total, 0.0), 100.0)
+    comp_lists = {k: c.tolist() for k, c in components.items()}
+    out = []
+    for i, (s, inp) in enumerate(zip(stats, inputs, strict=True)):
+        a, d = s[0], s[1]
+        out.append({"score": round(float(total[i]), 2),
+                    "components": {k: comp_lists[k][i] for k in components},
+                    "figures": {"annual_return": a, "sharpe": s[2], "max_drawdown": None if d is None else -d,
+                                "win_rate": s[4], "profit_factor": s[3], "trades": s[7], "sessions": inp.sessions}})
+    return out

@@ -68,6 +68,10 @@ class Config:
     ENV_NAME = "development"
     TESTING = False
     DEBUG = False
+    # daily-bar matrices for history formulas, shared across forked RQ work horses
+    # (app.market.series); "off" = per-process memory only
+    BAR_CACHE_DIR = (None if os.environ.get("BAR_CACHE_DIR", "").lower() == "off"
+                     else os.environ.get("BAR_CACHE_DIR") or str(INSTANCE_DIR / "cache" / "bars"))
 
     SECRET_KEY = os.environ.get("SECRET_KEY") or None
     # A dedicated key for encrypting TOTP secrets; derived from SECRET_KEY when unset.
@@ -169,6 +173,7 @@ class TestConfig(Config):
     MAIL_SERVER = None
     BASE_URL = "http://localhost"
     STORAGE_DIR = str(INSTANCE_DIR / "test-storage")
+    BAR_CACHE_DIR = None  # tests reuse scan ids across databases: memory cache only
 
 
 class ProductionConfig(Config):

@@ -19,6 +19,10 @@ Evaluation (``evaluate_cycle``) runs once per 1-minute cycle as a job on ``scans
 
 "Crosses" compares the stored previous cycle's price (``Snapshot.prev_price``) with the
 current one: it is true only in the cycle of the crossing, so it fires once per crossing.
+Formulas may use daily history (``close > sma(close, 50)``): they are evaluated on the daily
+bars ending with the live quote, built by :mod:`app.market.series` exactly as the screener
+does; a history formula containing ``crosses_above``/``crosses_below`` is evaluated on the bars
+ending with the previous quote too and fires only on its false -> true transition.
 """
 from __future__ import annotations
 
@@ -105,6 +109,7 @@ SCOPE_LABELS = {SCOPE_SYMBOL: "One symbol", SCOPE_WATCHLIST: "A watchlist", SCOP
 # fields alerts see with the previous cycle's value too ((prev, current) -> "crosses" works)
 TWO_BAR_FIELDS = ("close", "price", "volume", "change_pct")
 ONE_BAR_SNAPSHOT = ("open", "high", "low", "gap_pct", "market_cap", "week52_high", "week52_low")
+HISTORY_BAR_FIELDS = ("open", "high", "low", "close", "volume")
 INDICATOR_FIELDS = ("rsi14", "sma20", "sma50", "sma200", "ema12", "ema26", "atr14", "macd", "macd_signal",
                     "macd_hist", "bb_upper", "bb_lower")
 PLACEHOLDER = re.compile(r"\{(symbol|price|change_pct|rule|time)\}")
@@ -202,31 +207,42 @@ def _number(raw: Any, label: str, field_name: str, *, minimum: float | None = No
     return v
 
 
-def check_formula(text: str, field_name: str = "formula"):
-    """Compile a formula for alerts: a condition over what a cycle provides (the last two
-    1-minute values of price/close/volume/change_pct and the stored indicator values)."""
-    from app.rules import CROSS_SECTION, RuleError, compile_rule
+def _light(rule) -> bool:
+    """A formula answered by the last two 1-minute values alone (no daily history): price,
+    close, volume and change_pct over at most 2 bars, every other field at the last bar."""
+    from app.rules import CROSS_SECTION
     from app.rules.checker import FieldRef
+
+    needs = rule.needs(CROSS_SECTION)
+    return all(needs[i] <= (2 if step.name in TWO_BAR_FIELDS else 1)
+               for i, step in enumerate(rule.steps) if type(step) is FieldRef and step.kind == "number")
+
+
+def check_formula(text: str, field_name: str = "formula"):
+    """Compile a formula for alerts: any rule-language condition. Formulas needing history
+    (``close > sma(close, 50)``) are evaluated on the daily bars ending with the live quote
+    (:mod:`app.market.series`); only fields that have no history (``market_cap``) cannot be
+    used over several bars."""
+    from app.market.series import history_fields
+    from app.rules import RuleError, compile_rule
+    from app.rules.fields import FIELDS
 
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("Enter a formula, for example rsi14 < 30 and price > sma50.", field=field_name)
+        raise InvalidInput("Enter a formula, for example rsi14 < 30 and close > sma(close, 50).", field=field_name)
     if len(text) > 1000:
         raise InvalidInput("The formula is too long (1,000 characters at most).", field=field_name)
     try:
         rule = compile_rule(text, expect="condition")
     except RuleError as exc:
         raise InvalidInput(f"Formula: {exc}", field=field_name) from None
-    needs = rule.needs(CROSS_SECTION)
-    for i, step in enumerate(rule.steps):
-        if type(step) is FieldRef and step.kind == "number":
-            limit = 2 if step.name in TWO_BAR_FIELDS else 1
-            if needs[i] > limit:
-                raise InvalidInput(
-                    f"Alerts see the current and previous 1-minute value of price, close, volume and "
-                    f"change_pct, and the latest value of the other fields; `{step.name}` is used over "
-                    f"{needs[i]} bars here. Use the stored indicators instead (sma50, rsi14, macd...).",
-                    field=field_name)
+    if not _light(rule):
+        for name in sorted(history_fields(rule)):
+            spec = FIELDS.get(name)
+            if name not in HISTORY_BAR_FIELDS and (spec is None or spec.derive is None):
+                raise InvalidInput(f"Formula: `{name}` has no daily history; use it only at the latest value "
+                                   f"(e.g. {name} > 1e9), not inside functions over several bars.",
+                                   field=field_name)
     return rule
 
 
@@ -780,6 +796,7 @@ class Universe:
     data: Any  # SeriesData, built lazily for formulas
     columns: dict[str, np.ndarray]
     text: dict[str, list]
+    sessions: list = field(default_factory=list)  # each snapshot's session date (daily-bar history)
 
 
 def _arr(values) -> np.ndarray:
@@ -790,7 +807,8 @@ def load_universe(fresh_since: dt.datetime | None = None) -> Universe:
     snap_cols = ["price", "prev_price", "change_pct", "prev_change_pct", "volume", "prev_volume", "rel_volume",
                  *ONE_BAR_SNAPSHOT]
     cols = [Stock.id, Stock.symbol, Stock.sector, Stock.industry, Stock.exchange, Snapshot.updated_at,
-            *[getattr(Snapshot, c) for c in snap_cols], *[getattr(StockIndicator, c) for c in INDICATOR_FIELDS]]
+            *[getattr(Snapshot, c) for c in snap_cols], *[getattr(StockIndicator, c) for c in INDICATOR_FIELDS],
+            Snapshot.session]
     rows = db.session.execute(
         select(*cols).join(Snapshot, Snapshot.stock_id == Stock.id)
         .outerjoin(StockIndicator, StockIndicator.stock_id == Stock.id)
@@ -812,6 +830,7 @@ def load_universe(fresh_since: dt.datetime | None = None) -> Universe:
         price=columns["price"], prev_price=columns["prev_price"], change_pct=columns["change_pct"],
         rel_volume=columns["rel_volume"], fresh=fresh, snapshot_at=snapshot_at, data=None, columns=columns,
         text={"sector": list(colv[2]), "industry": list(colv[3]), "exchange": list(colv[4])},
+        sessions=list(colv[-1]),
     )
 
 
@@ -865,29 +884,84 @@ def _condition_mask(u: Universe, c: dict, cache: dict, errors: dict) -> np.ndarr
     return m
 
 
+def _history_inputs(u: Universe, previous: bool) -> tuple[dict, dict]:
+    """(live OHLCV, stored 1-D fields) of the quote ending the bars: the current one, or the
+    previous 1-minute one (``prev_*``; open/high/low of the session so far are the current ones)."""
+    c = u.columns
+    price = c["prev_price"] if previous else c["price"]
+    live = {"open": c["open"], "high": c["high"], "low": c["low"], "close": price,
+            "volume": c["prev_volume"] if previous else c["volume"]}
+    stored = {"price": price, "change_pct": c["prev_change_pct"] if previous else c["change_pct"],
+              "rel_volume": c["rel_volume"], "avg_volume": _avg_volume(c),
+              **{k: c[k] for k in ONE_BAR_SNAPSHOT}, **{k: c[k] for k in INDICATOR_FIELDS}}
+    return live, stored
+
+
 def _formula_masks(u: Universe, rules: list[AlertRule], cache: dict, errors: dict) -> None:
-    """Every distinct formula compiled once and evaluated together over the universe."""
+    """Every distinct formula compiled once and evaluated together over the universe.
+
+    Formulas answered by the last two 1-minute values are evaluated on (previous, current)
+    columns: ``crosses_above(price, 190)`` compares the two quotes. Formulas needing history
+    are evaluated on the daily bars ending with the current quote (the builder shared with
+    the screener, :func:`app.market.series.build_series`); those containing a cross are also
+    evaluated on the bars ending with the previous 1-minute quote and fire only on a
+    false -> true transition (once per crossing). Other history formulas keep the usual
+    trigger/cooldown logic."""
+    from app.market.series import build_series, is_cross
     from app.rules import CROSS_SECTION, RuleError, compile_rule, evaluate_many
 
+    n = len(u.stock_ids)
     texts = sorted({c["formula"] for r in rules for c in r.conditions if c.get("kind") == FORMULA})
-    if not texts or not len(u.stock_ids):
+    if not texts or not n:
         for t in texts:
-            cache[(FORMULA, None, t)] = np.zeros(len(u.stock_ids), dtype=bool)
+            cache[(FORMULA, None, t)] = np.zeros(n, dtype=bool)
         return
-    compiled, ok_texts = [], []
+    light, history = [], []
     for t in texts:
         try:
-            compiled.append(compile_rule(t, expect="condition"))
-            ok_texts.append(t)
+            rule = compile_rule(t, expect="condition")
         except RuleError as exc:
             errors[t] = str(exc)
-            cache[(FORMULA, None, t)] = np.zeros(len(u.stock_ids), dtype=bool)
-    results = evaluate_many(compiled, series_data(u), CROSS_SECTION, time_limit=5.0)
-    for t, res in zip(ok_texts, results, strict=True):
-        if isinstance(res, RuleError):
-            errors[t] = str(res)
-            res = np.zeros(len(u.stock_ids), dtype=bool)
-        cache[(FORMULA, None, t)] = np.asarray(res, dtype=bool)
+            cache[(FORMULA, None, t)] = np.zeros(n, dtype=bool)
+            continue
+        (light if _light(rule) else history).append(rule)
+
+    def store(batch, results, prev_results=None):
+        for i, (rule, res) in enumerate(zip(batch, results, strict=True)):
+            if prev_results is not None and not isinstance(res, RuleError):
+                prev = prev_results[i]
+                if isinstance(prev, RuleError):
+                    res = prev
+                else:
+                    with np.errstate(invalid="ignore"):
+                        res = np.asarray(res, dtype=bool) & ~np.asarray(prev, dtype=bool) \
+                            & np.isfinite(u.prev_price)
+            if isinstance(res, RuleError):
+                errors[rule.text] = str(res)
+                res = np.zeros(n, dtype=bool)
+            cache[(FORMULA, None, rule.text)] = np.asarray(res, dtype=bool)
+
+    if light:
+        store(light, evaluate_many(light, series_data(u), CROSS_SECTION, time_limit=5.0))
+    if history:
+        ids, sessions = u.stock_ids, u.sessions or [None] * n
+        try:
+            live, stored = _history_inputs(u, previous=False)
+            current = build_series(history, ids, sessions, live, stored, text=u.text, symbols=u.symbols)
+            crosses = [r for r in history if is_cross(r)]
+            plain = [r for r in history if not is_cross(r)]
+            if plain:
+                store(plain, evaluate_many(plain, current, CROSS_SECTION, time_limit=5.0))
+            if crosses:
+                live, stored = _history_inputs(u, previous=True)  # same rules: same width
+                before = build_series(history, ids, sessions, live, stored, text=u.text, symbols=u.symbols)
+                store(crosses, evaluate_many(crosses, current, CROSS_SECTION, time_limit=5.0),
+                      evaluate_many(crosses, before, CROSS_SECTION, time_limit=5.0))
+        except Exception as exc:  # a broken history load must not stop the other alerts
+            log.exception("alert history formulas failed")
+            for rule in history:
+                errors[rule.text] = f"history unavailable: {exc}"
+                cache[(FORMULA, None, rule.text)] = np.zeros(n, dtype=bool)
 
 
 def expire_rules(now: dt.datetime) -> int:

@@ -38,7 +38,7 @@ def track_memberships(sender, **info) -> None:
 
 @after_daily_cycle.connect
 def track_memberships_daily(sender, **info) -> None:
-    from app.screener.queries import clear_bar_cache
+    from app.market.series import clear_bar_cache
 
     clear_bar_cache()
     _record(info.get("as_of"))

@@ -9,15 +9,15 @@ through the rule language, and the tests compare the two.
 Formula data: the rule's fields are handed to :class:`~app.rules.SeriesData` as the stored
 per-stock values (1-D) where they exist (``rsi14``, ``sma50``, ``price``...); only rules that
 need history (``sma(close, 50)``, ``rsi(14)``, ``highest(high, 20)``) get OHLCV matrices of
-the last daily bars, whose last column is today's snapshot. The daily matrices are cached per
-process and keyed by the latest daily scanner run, so a formula screen reads only the
-candidates' snapshot rows per request.
+the last daily bars, whose last column is today's snapshot -- built by
+:mod:`app.market.series` (shared with the alerts). The daily matrices are cached per process
+and keyed by the latest daily scanner run, so a formula screen reads only the candidates'
+snapshot rows per request.
 """
 from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,17 +26,14 @@ from sqlalchemy import Select, func, literal, select
 
 from app.errors import InvalidInput
 from app.extensions import db
-from app.models.market import Bar, ScanRun, Snapshot, Stock, StockIndicator
+from app.market.series import BAR_FIELDS, build_series, clear_bar_cache
+from app.models.market import Snapshot, Stock, StockIndicator
 from app.models.screener import WatchlistItem
-from app.rules import CROSS_SECTION, RuleError, SeriesData, compile_rule
+from app.rules import CROSS_SECTION, RuleError, compile_rule
 from app.screener.definition import COLUMNS, FILTERS, TEXT, Filter, ScreenDefinition
 
 S, I, K = Snapshot, StockIndicator, Stock  # noqa: E741
 FORMULA_TIME_LIMIT = 3.0
-MAX_BARS = 260
-UNBOUNDED_WARMUP = 120
-_BUCKETS = (32, 64, 128, MAX_BARS)  # widths the daily-bar cache is loaded at
-BAR_FIELDS = ("open", "high", "low", "close", "volume")
 
 
 def _pct(a, b):
@@ -207,125 +204,25 @@ def matching_ids(defn: ScreenDefinition, *, user=None, force_formula: bool = Fal
         rule = compile_rule(rule_text, expect="condition")
     except RuleError as exc:
         raise InvalidInput(f"Formula: {exc}", field="q") from None
-    needs_bars = bool(set(rule.fields) & set(BAR_FIELDS)) and max(rule.needs(CROSS_SECTION)) > 1
-    wanted = [n for n in rule.fields if n in RULE_FIELDS and not (needs_bars and n in BAR_FIELDS)]
+    live_cols = {"open": S.open, "high": S.high, "low": S.low, "close": S.price, "volume": S.volume}
+    wanted = [n for n in rule.fields if n in RULE_FIELDS and n not in BAR_FIELDS]
     texts = [n for n in rule.fields if n in TEXT_FIELDS]
     cols = [K.id.label("id")] + [RULE_FIELDS[n].label(n) for n in wanted] + [
         TEXT_FIELDS[n].label(n) for n in texts]
-    if needs_bars:
-        cols += [S.session.label("_session"), S.open.label("_open"), S.high.label("_high"),
-                 S.low.label("_low"), S.price.label("_close"), S.volume.label("_volume")]
+    cols += [S.session.label("_session")] + [c.label("_" + n) for n, c in live_cols.items()]
     q = _base(cols, defn, user, sql_filters=not force_formula).order_by(*_order(defn))
     frame = pd.DataFrame(db.session.execute(q).all(), columns=[c.name for c in cols])
     if frame.empty:
         return []
-    fields = {n: pd.to_numeric(frame[n], errors="coerce").to_numpy(dtype=np.float64) for n in wanted}
-    if needs_bars:
-        used = [n for n in BAR_FIELDS if n in rule.fields]
-        fields.update(_bar_matrices(frame, _width(rule), used))
-    data = SeriesData(fields, {n: frame[n].tolist() for n in texts}, symbols=frame["id"].tolist())
+    num = lambda c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)  # noqa: E731
+    data = build_series([rule], frame["id"].to_numpy(dtype=np.int64), frame["_session"].tolist(),
+                        {n: num("_" + n) for n in live_cols}, {n: num(n) for n in wanted},
+                        {n: frame[n].tolist() for n in texts}, symbols=frame["id"].tolist())
     try:
         mask = rule.evaluate(data, CROSS_SECTION, time_limit=FORMULA_TIME_LIMIT)
     except RuleError as exc:
         raise InvalidInput(f"Formula: {exc}", field="q") from None
     return frame["id"].to_numpy()[mask].astype(int).tolist()
-
-
-# --------------------------------------------------------------------------- daily bars
-_cache_lock = threading.Lock()
-_cache: dict = {}
-
-
-def clear_bar_cache() -> None:
-    with _cache_lock:
-        _cache.clear()
-
-
-def _bars_key() -> tuple:
-    run_id = db.session.scalar(select(func.max(ScanRun.id)).where(ScanRun.kind == "1d",
-                                                                  ScanRun.finished_at.is_not(None)))
-    return (str(db.engine.url), run_id)
-
-
-def _load_bars(width: int) -> dict:
-    """OHLCV of the last ``width`` daily bars of every stock: (ids, last bar date, matrices)."""
-    latest = db.session.scalar(select(func.max(Bar.ts)).where(Bar.interval == "1d",
-                                                             Bar.stock_id == select(func.min(K.id)).scalar_subquery()))
-    latest = latest or db.session.scalar(select(func.max(Bar.ts)).where(Bar.interval == "1d"))
-    if latest is None:
-        return {"ids": np.array([], dtype=np.int64), "width": width}
-    since = latest - dt.timedelta(days=int(width * 1.5) + 14)
-    t = Bar.__table__
-    rows = db.session.execute(select(t.c.stock_id, t.c.ts, t.c.open, t.c.high, t.c.low, t.c.close, t.c.volume)
-                              .where(t.c.interval == "1d", t.c.ts >= since)
-                              .order_by(t.c.stock_id, t.c.ts)).all()
-    df = pd.DataFrame(rows, columns=["stock_id", "ts", *BAR_FIELDS])
-    ids = np.unique(df["stock_id"].to_numpy(dtype=np.int64))
-    k = df.groupby("stock_id").cumcount(ascending=False).to_numpy()
-    keep = k < width
-    df, k = df[keep], k[keep]
-    r = np.searchsorted(ids, df["stock_id"].to_numpy(dtype=np.int64))
-    c = width - 1 - k
-    out = {"ids": ids, "width": width}
-    for name in BAR_FIELDS:
-        m = np.full((len(ids), width), np.nan)
-        m[r, c] = df[name].to_numpy(dtype=np.float64)
-        out[name] = m
-    last = df.groupby("stock_id")["ts"].max()
-    out["last_date"] = np.array([pd.Timestamp(v).date() for v in last.reindex(ids)], dtype=object)
-    return out
-
-
-def _bars_for(width: int) -> dict:
-    bucket = next(b for b in _BUCKETS if b >= width)
-    key = _bars_key()
-    with _cache_lock:
-        got = _cache.get("bars")
-        if got is not None and got["key"] == key and got["data"]["width"] >= bucket:
-            return got["data"]
-    data = _load_bars(bucket)
-    with _cache_lock:
-        _cache["bars"] = {"key": key, "data": data}
-    return data
-
-
-def _width(rule) -> int:
-    """Bars of history a rule gets: what its windows need (up to MAX_BARS); recursive
-    indicators with no fixed window (Wilder RSI, EMA) get UNBOUNDED_WARMUP bars."""
-    from app.rules.compiler import BIG
-
-    return max(min(n, UNBOUNDED_WARMUP) if n >= BIG else min(n, MAX_BARS) for n in rule.needs(CROSS_SECTION))
-
-
-def _bar_matrices(frame: pd.DataFrame, width: int, names=BAR_FIELDS) -> dict:
-    """(candidates, width) OHLCV with today's snapshot as the last bar."""
-    data = _bars_for(width)
-    n = len(frame)
-    ids = frame["id"].to_numpy(dtype=np.int64)
-    all_ids = data["ids"]
-    pos = np.searchsorted(all_ids, ids) if len(all_ids) else np.zeros(n, dtype=int)
-    found = (pos < len(all_ids)) & (all_ids[np.minimum(pos, max(len(all_ids) - 1, 0))] == ids) if len(all_ids) \
-        else np.zeros(n, dtype=bool)
-    w = min(width, data["width"])
-    sess = frame["_session"].to_numpy(dtype=object)
-    last = np.full(n, None, dtype=object)
-    if len(all_ids):
-        last[found] = data["last_date"][pos[found]]
-    # a snapshot of a later session than the last daily bar is a new bar: shift left
-    newer = np.array([s is not None and (b is None or s > b) for s, b in zip(sess, last, strict=True)], dtype=bool)
-    out = {}
-    rows = pos[found]
-    for name in names:
-        m = np.full((n, w), np.nan)
-        if len(all_ids):
-            m[found] = data[name][rows, -w:]
-        m[newer, :-1] = m[newer, 1:]
-        m[newer, -1] = np.nan
-        live = pd.to_numeric(frame["_" + name], errors="coerce").to_numpy(dtype=np.float64)
-        ok = np.isfinite(live)
-        m[ok, -1] = live[ok]
-        out[name] = m
-    return out
 
 
 def stock_rows(stock_ids: list[int]) -> dict[int, dict]:

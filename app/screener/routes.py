@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached, NotFound
 from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
+from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
 from app.screener.definition import (
@@ -95,7 +96,7 @@ def _etag(defn: ScreenDefinition, page: int) -> str | None:
         wl = get_watchlist(_user(), defn.watchlist_id)
         parts.append(f"wl{wl.version}" if wl else "wl-")
     if defn.formula:
-        parts.append(str(queries._bars_key()[1]))
+        parts.append(str(bars_key()[1]))
     if request.args.get("screen"):
         from app.extensions import db
         from app.models.screener import SavedScreen

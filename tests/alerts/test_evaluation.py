@@ -197,14 +197,6 @@ def test_formula_crosses_uses_previous_cycle(market, pro):
     assert fired() == [("MID", r.id)]
 
 
-def test_formula_needing_history_is_refused(market, pro):
-    market.add("AAPL", 100)
-    with pytest.raises(services.InvalidInput, match="sma50"):
-        rule(pro, "AAPL", "formula", formula="close > sma(close, 50)")
-    with pytest.raises(services.InvalidInput, match="Formula"):
-        rule(pro, "AAPL", "formula", formula="close >")
-
-
 def test_two_conditions_combine_with_and(market, pro):
     market.add("AAPL", 200, change_pct=6, rel_volume=1)
     market.add("MSFT", 200, change_pct=6, rel_volume=4)

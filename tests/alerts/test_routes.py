@@ -76,7 +76,7 @@ def test_create_from_stock_page_prefill(client, signed_in, trader):
     ({"value": "-5"}, "Price must be at least"),
     ({"kind": "bogus"}, "Not a valid choice"),
     ({"kind": "formula", "formula": "close >"}, "Formula:"),
-    ({"kind": "formula", "formula": "sma(close, 50) > 1"}, "Use the stored indicators"),
+    ({"kind": "formula", "formula": "sma(market_cap, 50) > 1"}, "has no daily history"),
     ({"cooldown_minutes": "0"}, "Cooldown must be at least 1"),
     ({"cooldown_minutes": "x" * 6}, "Cooldown must be a number"),
     ({"expires_on": "2001-01-01"}, "must be in the future"),

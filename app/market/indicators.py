@@ -181,16 +181,40 @@ def _restore(r: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- windows
+_EXACT_SUM_MAX_N = 64
+_CHUNK_ELEMENTS = 4_000_000
+
+
+def _window_sums(a: np.ndarray, n: int) -> np.ndarray:
+    """Windowed sums of 2-D ``a`` (NaN where a window holds NaN or is incomplete).
+
+    Windows up to 64 bars are summed exactly over sliding windows, so a value depends only on
+    the n values in its window, never on where the array starts: the screener's short
+    cross-section slices and a backtest's full history give bit-identical results (a running
+    cumulative sum would differ in the last bits, enough to flip `crosses_above(x, 0)`).
+    Longer windows use the centred running sum."""
+    m, t = a.shape
+    if n <= _EXACT_SUM_MAX_N:
+        r = np.full((m, t), np.nan)
+        if n <= t:
+            step = max(1, _CHUNK_ELEMENTS // (t * n))
+            for r0 in range(0, m, step):  # chunks of rows bound the memory
+                w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
+                r[r0 : r0 + step, n - 1 :] = w.sum(axis=2)  # NaN in a window gives NaN
+        return r
+    centre, s, ok = _rolling(a, n)
+    s += n * centre
+    s[~ok] = np.nan
+    return s
+
+
 def rolling_sum(x, n: int) -> np.ndarray:
     """Sum of the last ``n`` values (TA-Lib SUM)."""
     n = _check_n(n)
     a, shape = _as2d(x)
     if n == 1:
         return _restore(a.copy(), shape)
-    centre, s, ok = _rolling(a, n)
-    s += n * centre
-    s[~ok] = np.nan
-    return _restore(s, shape)
+    return _restore(_window_sums(a, n), shape)
 
 
 def sma(x, n: int) -> np.ndarray:
@@ -199,15 +223,10 @@ def sma(x, n: int) -> np.ndarray:
     a, shape = _as2d(x)
     if n == 1:
         return _restore(a.copy(), shape)
-    centre, s, ok = _rolling(a, n)
-    s /= n
-    s += centre
-    s[~ok] = np.nan
-    return _restore(s, shape)
+    return _restore(_window_sums(a, n) / n, shape)
 
 
 _EXACT_STDEV_MAX_N = 64
-_CHUNK_ELEMENTS = 4_000_000
 
 
 def stdev(x, n: int) -> np.ndarray:

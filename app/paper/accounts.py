@@ -20,14 +20,11 @@ from app.database import utcnow
 from app.errors import InvalidInput, LimitReached, NotFound
 from app.extensions import db
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
-from app.paper.common import DEFAULT_BALANCE, MAX_BALANCE, ZERO, lock_accounts, money
+from app.paper.common import DEFAULT_BALANCE, MAX_BALANCE, ZERO, lock_accounts, money, row_id
 
 
 def _account_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound("No such paper account.") from None
+    return row_id(value, "No such paper account.")
 
 
 def owned_account(user, account_id: Any) -> PaperAccount:

@@ -12,7 +12,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.market import calendar as mcal
 from app.models.paper import PaperAccount
@@ -73,6 +73,20 @@ def money(value: Any, field_name: str, *, minimum: Decimal = ZERO, maximum: Deci
         bound = f" and at most {maximum:,}" if maximum is not None else ""
         raise InvalidInput(f"{label} must be at least {minimum:,}{bound}.", field=field_name)
     return q4(d)
+
+
+MAX_ID = 2**63 - 1  # BIGINT: a larger id cannot name a row (and would overflow the driver)
+
+
+def row_id(value: Any, message: str) -> int:
+    """An id from a caller as an int; anything else (or out of range) is NotFound(message)."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(message) from None
+    if not 0 < n <= MAX_ID:
+        raise NotFound(message)
+    return n
 
 
 def lock_accounts(ids: Iterable[int]) -> dict[int, PaperAccount]:

@@ -41,7 +41,17 @@ from app.models.paper import (
 )
 from app.paper.accounts import managed_account, owned_account
 from app.paper.book import Book, PosState, check_money, check_side, fill_price, load_books
-from app.paper.common import bump_version, clock, dec, lock_accounts, max_quote_age, money, q4, session_for
+from app.paper.common import (
+    bump_version,
+    clock,
+    dec,
+    lock_accounts,
+    max_quote_age,
+    money,
+    q4,
+    row_id,
+    session_for,
+)
 from app.paper.cycle import process
 
 
@@ -307,17 +317,10 @@ def _cancel(order: Order | None) -> Order:
     return order
 
 
-def _order_id(order_id: Any) -> int:
-    try:
-        return int(order_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such order.") from None
-
-
 def cancel_order(user, order_id: int) -> Order:
     """User API: cancel a live order on one of the user's own unmanaged accounts (a managed
     account's orders, e.g. a strategy's bracket legs: NotFound)."""
-    order_id = _order_id(order_id)
+    order_id = row_id(order_id, "No such order.")
     return _cancel(db.session.scalar(
         select(Order).join(PaperAccount, PaperAccount.id == Order.account_id)
         .where(Order.id == order_id, PaperAccount.owner_id == user.id, PaperAccount.managed.is_(False))))
@@ -326,12 +329,13 @@ def cancel_order(user, order_id: int) -> Order:
 def cancel_system_order(account: PaperAccount | int, order_id: int) -> Order:
     """System API: cancel a live order of a managed account."""
     account = managed_account(account)
-    order_id = _order_id(order_id)
+    order_id = row_id(order_id, "No such order.")
     return _cancel(db.session.scalar(select(Order).where(Order.id == order_id, Order.account_id == account.id)))
 
 
 def _close(account: PaperAccount, stock_id: int, source: str, now: dt.datetime | None) -> Order:
     """Close a whole position with a market order (cancelling its other live exits)."""
+    stock_id = row_id(stock_id, "No such position.")
     pos = db.session.scalar(select(Position).where(Position.account_id == account.id,
                                                    Position.stock_id == stock_id))
     if pos is None or pos.qty == 0:

@@ -52,6 +52,9 @@ Rules (PRODUCT.md section 4):
 * **Accounting**: positions keep an exact ``cost_basis``; closing shares realise
   ``proceeds - basis share - fees`` into a :class:`Trade` and ``realised_pnl``, so
   ``equity = cash + sum(qty x mark) = start + realised + unrealised - open fees`` exactly.
+* **Valuation**: one mark (the snapshot price rounded to 4 decimals, else the average
+  price) and one ``qty x mark`` per position, for the account page, the buying-power and
+  cap checks and the end-of-day equity snapshots alike (:mod:`app.paper.valuation`).
 """
 from __future__ import annotations
 

@@ -3,7 +3,6 @@ forward tracking trades through; the user API refuses managed accounts and the s
 refuses a person's accounts; no module outside app/paper writes ledger rows."""
 from __future__ import annotations
 
-import datetime as dt
 import pathlib
 import re
 from decimal import Decimal as D
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from app.database import utcnow
 from app.errors import NotFound
 from app.extensions import db as _db
 from app.models import EquitySnapshot, Fill, Order, PaperAccount, Position, Snapshot, Trade
@@ -27,7 +27,7 @@ def count(model, account_id: int) -> int:
 
 def _price(stock_id: int, price: float) -> None:
     snap = _db.session.get(Snapshot, stock_id)
-    snap.price, snap.as_of = price, dt.datetime.now(dt.UTC)
+    snap.price, snap.as_of = price, utcnow()
     _db.session.commit()
 
 

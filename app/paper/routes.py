@@ -64,7 +64,7 @@ def _account_context(account, form=None):
         "done_orders": services.orders(account, live=False, limit=20),
         "fills": services.recent_fills(account, 10),
         "form": form or _fresh_ticket(),
-        "market_open": services._clock().is_open(),
+        "market_open": services.clock().is_open(),
     }
 
 

@@ -549,34 +549,18 @@ def start_tracking(user, strategy_id: Any) -> Strategy:
         raise InvalidInput("Archived strategies cannot be tracked.", field="strategy")
     account = strategy.paper_account
     if account is None:
-        account = ledger.open_account(user, f"Strategy #{strategy.id}", 100000, slippage_bps=5, commission=0,
-                                      position_cap_pct=min(100.0, strategy.sizing_pct + 1), managed=True)
+        account = ledger.open_managed_account(user, f"Strategy #{strategy.id}", 100000, slippage_bps=5,
+                                              commission=0, position_cap_pct=min(100.0, strategy.sizing_pct + 1))
         strategy = get_owned(user, strategy_id)
         strategy.paper_account_id = account.id
     else:
-        ledger.reset_account(user, account.id) if not account.managed else _reset_managed(account)
+        ledger.reset_account(user, account.id) if not account.managed else ledger.reset_managed(account)
         strategy = get_owned(user, strategy_id)
     strategy.status = TRACKING
     strategy.tracking_started_at = utcnow()
     db.session.commit()
     _bump_board()
     return strategy
-
-
-def _reset_managed(account) -> None:
-    from app.models.paper import EquitySnapshot, Fill, Order, Position, Trade
-    from app.paper import services as ledger
-
-    ledger._lock_accounts([account.id])
-    for model in (Trade, Fill, Position, EquitySnapshot):
-        db.session.execute(model.__table__.delete().where(model.account_id == account.id))
-    db.session.execute(update(Order).where(Order.account_id == account.id).values(parent_id=None))
-    db.session.execute(Order.__table__.delete().where(Order.account_id == account.id))
-    account.cash = account.starting_balance
-    account.realised_pnl = account.commissions_paid = ledger.ZERO
-    account.reset_at = utcnow()
-    account.version = (account.version or 0) + 1
-    db.session.commit()
 
 
 def stop_tracking(user, strategy_id: Any) -> Strategy:

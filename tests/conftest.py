@@ -234,3 +234,13 @@ def mail_link(message, path_part: str) -> str:
     match = re.search(r"https?://[^/\s]+(\S*" + re.escape(path_part) + r"\S*)", mail_text(message))
     assert match, f"no link containing {path_part!r} in: {mail_text(message)}"
     return match.group(1)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One clear line at the end of the run when the browser tests were skipped for want of
+    Chromium (under xdist the skips arrive here, in the controller, as reports)."""
+    from tests import chromium
+
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if chromium.SKIP_TAG in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(chromium.summary_line(len(skipped)), yellow=True, bold=True)

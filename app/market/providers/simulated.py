@@ -197,6 +197,57 @@ def _window_normals(seed: int, symbol: str, k0: int, w: int) -> np.ndarray:
     return r * np.cos(2.0 * np.pi * u[:, 1::2])
 
 
+def _paths(seed: int, symbols: list[str], n: int, p: dict) -> dict[str, np.ndarray]:
+    """Log close paths of sessions ``0..n-1`` from :data:`ANCHOR`, with the market part
+    of each return and the earnings / news days, shape (n_sym, n)."""
+    z0 = np.stack([
+        np.random.default_rng(_hash(seed, s, "daily")).standard_normal(n, dtype=np.float32)
+        for s in symbols
+    ]).astype(np.float64)
+    f = _factors(seed, n)
+    sig = p["sigma"][:, None]
+    k = np.arange(n)
+    earn = p["earnings"][:, None] & ((k[None, :] + p["phase"][:, None]) % EARNINGS_EVERY == 0)
+    news = np.abs(z0) > NEWS_Z
+    shock = sig * z0 * np.where(earn, EARNINGS_MULT, np.where(news, NEWS_MULT, 1.0))
+    market = p["loadings"][:, :1] * f[:, 0][None, :]
+    sector = p["loadings"][:, 1:] @ f[:, 1:].T
+    logc = np.log(p["price0"])[:, None] + np.cumsum(market, axis=1) + _mean_revert(sector + shock)
+    return {"logc": logc, "market": market, "big": earn | news, "earn": earn}
+
+
+@lru_cache(maxsize=2)
+def _constituent_returns(seed: int, n: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Daily log returns of every seed stock (the ETFs' constituents), shape (n_sym, n)."""
+    from app.market.universe import profiles
+
+    members = tuple(s for s in sorted(profiles()) if s not in ETFS)
+    rets = []
+    for i in range(0, len(members), CHUNK):
+        part = list(members[i:i + CHUNK])
+        p = stock_params(seed, part)
+        logc = _paths(seed, part, n, p)["logc"]
+        rets.append(np.diff(np.concatenate([np.log(p["price0"])[:, None], logc], axis=1), axis=1))
+    return members, np.concatenate(rets) if rets else np.empty((0, n))
+
+
+def _etf_paths(seed: int, symbols: list[str], n: int, p: dict, out: dict) -> None:
+    """Replace the ETF rows of ``out`` by their constituents' weighted daily returns:
+    the ETF holds its basket (weights rebalanced daily), so SPY moves with the market."""
+    members, rets = _constituent_returns(seed, n)
+    pos = {s: i for i, s in enumerate(members)}
+    ep = _etf_params(seed)
+    for i, s in enumerate(symbols):
+        if s not in ETFS:
+            continue
+        idx = [pos[m] for m in ep[s]["constituents"]]
+        r = ep[s]["weights"] @ rets[idx]
+        out["logc"][i] = np.log(p["price0"][i]) + np.cumsum(r)
+        out["market"][i] = p["loadings"][i, 0] * _factors(seed, n)[:, 0]
+        out["big"][i] = False
+        out["earn"][i] = False
+
+
 def _daily_chunk(seed: int, symbols: list[str], k0: int, k1: int) -> dict[str, np.ndarray]:
     """Daily OHLCV for session indexes ``k0..k1`` (inclusive) and each bar's previous close.
 
@@ -204,27 +255,18 @@ def _daily_chunk(seed: int, symbols: list[str], k0: int, k1: int) -> dict[str, n
     drawn for the requested window only."""
     n, w = k1 + 1, k1 - k0 + 1
     p = stock_params(seed, symbols)
-    z0 = np.stack([
-        np.random.default_rng(_hash(seed, s, "daily")).standard_normal(n, dtype=np.float32)
-        for s in symbols
-    ]).astype(np.float64)  # (n_sym, n)
+    paths = _paths(seed, symbols, n, p)
+    if any(s in ETFS for s in symbols):
+        _etf_paths(seed, symbols, n, p, paths)
     zw = np.stack([_window_normals(seed, s, k0, w) for s in symbols])  # (n_sym, w, 4)
-    f = _factors(seed, n)
     sig = p["sigma"][:, None]
-    k = np.arange(n)
-    earn = p["earnings"][:, None] & ((k[None, :] + p["phase"][:, None]) % EARNINGS_EVERY == 0)
-    news = np.abs(z0) > NEWS_Z
-    jump = np.where(earn, EARNINGS_MULT, np.where(news, NEWS_MULT, 1.0))
-    shock = sig * z0 * jump
-    market = p["loadings"][:, :1] * f[:, 0][None, :]
-    sector = p["loadings"][:, 1:] @ f[:, 1:].T
-    logc = np.log(p["price0"])[:, None] + np.cumsum(market, axis=1) + _mean_revert(sector + shock)
+    logc, market, earn = paths["logc"], paths["market"], paths["earn"]
     logc_w = logc[:, k0:k1 + 1]
     logprev = np.concatenate([np.log(p["price0"])[:, None], logc[:, :-1]], axis=1)[:, k0:k1 + 1]
     close = np.exp(logc_w)
     prev_close = np.exp(logprev)
     ret = logc_w - logprev
-    big = (earn | news)[:, k0:k1 + 1]
+    big = paths["big"][:, k0:k1 + 1]
     # overnight gap: most of an earnings / news move happens at the open, otherwise a
     # share of the market's move and some noise
     gap = np.where(big, 0.8 * ret, 0.3 * market[:, k0:k1 + 1]) + 0.25 * sig * zw[:, :, 0]

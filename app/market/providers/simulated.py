@@ -34,7 +34,7 @@ import pandas as pd
 
 from app.market import calendar as mcal
 from app.market.instruments import ETFS, GICS_SECTORS, SECTOR_INDEX
-from app.market.providers.base import BarBatch, Provider, QuoteBatch, empty_bars
+from app.market.providers.base import BarBatch, Provider, QuoteBatch, empty_bars, empty_fundamentals
 
 ANCHOR = dt.date(2020, 1, 2)
 CHUNK = 500  # symbols generated together (bounds memory)
@@ -54,6 +54,8 @@ EARNINGS_EVERY, EARNINGS_MULT, NEWS_Z, NEWS_MULT = 63, 4.5, 2.6, 2.2
 # ETF start prices at ANCHOR (close to the real ones) and assets under management
 _ETF_PRICE0 = {"SPY": 324.0, "QQQ": 216.0, "IWM": 167.0, "DIA": 288.0}
 _ETF_AUM = {"SPY": 5.5e11, "QQQ": 3e11, "IWM": 6.5e10, "DIA": 3.4e10}
+# typical dividend yield (%) per GICS sector, in GICS_SECTORS order
+_SECTOR_YIELD = np.array([1.0, 0.8, 2.6, 3.5, 2.2, 1.5, 1.4, 0.7, 1.9, 3.8, 3.3])
 
 
 def _hash(seed: int, symbol: str, salt: str = "") -> int:
@@ -339,6 +341,21 @@ def intraday_minutes(seed: int, symbols: list[str], session: dt.date,
             "close": closes, "volume": vols}
 
 
+def fundamentals_frame(seed: int, symbols: list[str]) -> pd.DataFrame:
+    """Shares outstanding (as drawn), dividend yield by sector and a P/E per symbol."""
+    if not symbols:
+        return empty_fundamentals()
+    p = stock_params(seed, symbols)
+    u = _uniforms(seed, symbols, "fundamentals")
+    etf = np.array([s in ETFS for s in symbols])
+    pays = (p["bucket"] != SMALL) | (u[:, 0] < 0.6)
+    dy = np.where(pays, _SECTOR_YIELD[p["sector"]] * np.exp(0.4 * _normal(u[:, 1], u[:, 2])), 0.0)
+    pe = np.where(u[:, 3] < 0.1, np.nan, 21.0 * np.exp(0.45 * _normal(u[:, 4], u[:, 5])))  # some make losses
+    return pd.DataFrame({"symbol": symbols, "shares_outstanding": p["shares"],
+                         "dividend_yield": np.round(np.where(etf, 1.3, dy), 2),
+                         "pe_ratio": np.round(np.where(etf, np.nan, pe), 1)})
+
+
 class SimulatedProvider(Provider):
     name = "simulated"
     simulated = True
@@ -368,6 +385,9 @@ class SimulatedProvider(Provider):
         return nxt, int(now.timestamp() // 60) % M
 
     # -- interface -----------------------------------------------------------
+    def fundamentals(self, symbols) -> pd.DataFrame:
+        return fundamentals_frame(self.seed, list(dict.fromkeys(s.upper() for s in symbols)))
+
     def quotes(self, symbols, *, now=None) -> QuoteBatch:
         now = now or dt.datetime.now(dt.UTC)
         symbols = list(dict.fromkeys(s.upper() for s in symbols))

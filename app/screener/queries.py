@@ -52,7 +52,7 @@ def _quantities() -> dict:
         "price": S.price, "change": S.change, "change_pct": S.change_pct, "volume": S.volume,
         "avg_volume": S.avg_volume, "rel_volume": S.rel_volume, "market_cap": _market_cap(),
         "rsi": I.rsi14, "sector": K.sector, "industry": K.industry, "exchange": K.exchange,
-        "gap_pct": S.gap_pct, "atr_pct": I.atr14 / func.nullif(S.price, 0) * 100,
+        "type": K.asset_type, "gap_pct": S.gap_pct, "atr_pct": I.atr14 / func.nullif(S.price, 0) * 100,
         "price_vs_sma20": _pct(S.price, I.sma20), "price_vs_sma50": _pct(S.price, I.sma50),
         "price_vs_sma200": _pct(S.price, I.sma200), "sma50_vs_sma200": _pct(I.sma50, I.sma200),
         "from_high": _pct(S.price, S.week52_high), "from_low": _pct(S.price, S.week52_low),
@@ -71,7 +71,7 @@ RULE_FIELDS = {
     "macd_signal": I.macd_signal, "macd_hist": I.macd_hist, "bb_upper": I.bb_upper,
     "bb_lower": I.bb_lower,
 }
-TEXT_FIELDS = {"sector": K.sector, "industry": K.industry, "exchange": K.exchange}
+TEXT_FIELDS = {"sector": K.sector, "industry": K.industry, "exchange": K.exchange, "asset_type": K.asset_type}
 
 
 def filter_clause(f: Filter):

@@ -1,0 +1,59 @@
+"""ETFs as first-class instruments: the screener's type filter, stock presets without
+ETFs, the default market-cap sort, and the market strip."""
+import datetime as dt
+
+import pytest
+
+from app.market import services
+from app.screener import queries
+from app.screener.definition import ScreenDefinition
+from app.screener.presets import PRESETS
+
+UTC = dt.UTC
+AFTER_CLOSE = dt.datetime(2025, 11, 26, 22, 0, tzinfo=UTC)
+ROWS = [
+    {"symbol": "AAPL", "name": "Apple Inc.", "exchange": "NASDAQ", "sector": "Information Technology", "industry": "Hardware"},
+    {"symbol": "JPM", "name": "JPMorgan Chase", "exchange": "NYSE", "sector": "Financials", "industry": "Banks"},
+    {"symbol": "F", "name": "Ford Motor", "exchange": "NYSE", "sector": "Consumer Discretionary", "industry": "Autos"},
+    {"symbol": "SPY", "name": "SPDR S&P 500 ETF Trust", "exchange": "NYSEARCA", "sector": None,
+     "industry": "Exchange Traded Fund", "asset_type": "etf"},
+    {"symbol": "QQQ", "name": "Invesco QQQ Trust", "exchange": "NASDAQ", "sector": None,
+     "industry": "Exchange Traded Fund", "asset_type": "etf"},
+]
+
+
+@pytest.fixture()
+def market(app, db, monkeypatch):
+    monkeypatch.setitem(app.config, "MARKET_DATA_PROVIDER", "simulated")
+    monkeypatch.setitem(app.config, "MARKET_CLOCK", "calendar")
+    services.seed_universe(ROWS)
+    services.start_cycle("1d", now=AFTER_CLOSE, inline=True)
+    return db
+
+
+def _symbols(args: dict) -> list[str]:
+    res = queries.run_screen(ScreenDefinition.parse(args))
+    return [r["symbol"] for r in res.rows]
+
+
+def test_type_filter(market):
+    assert sorted(_symbols({"f": ["type:eq:etf"]})) == ["QQQ", "SPY"]
+    assert sorted(_symbols({"f": ["type:eq:stock"]})) == ["AAPL", "F", "JPM"]
+    # the formula path agrees
+    assert sorted(_symbols({"q": ['asset_type == "etf"']})) == ["QQQ", "SPY"]
+
+
+def test_stock_presets_leave_etfs_out(market):
+    for p in PRESETS:
+        assert "type:eq:stock" in p.args["f"], p.key
+    most_active = next(p for p in PRESETS if p.key == "most-active")
+    got = [r["symbol"] for r in queries.run_screen(most_active.definition).rows]
+    assert got and not {"SPY", "QQQ"} & set(got)
+
+
+def test_default_sort_is_market_cap_and_it_works(market):
+    res = queries.run_screen(ScreenDefinition.parse({}))
+    caps = [r["market_cap"] for r in res.rows]
+    assert all(c is not None and c > 0 for c in caps)
+    assert caps == sorted(caps, reverse=True)
+    assert len(_symbols({"f": ["market_cap:gt:10B"]})) >= 3  # the formula lab's example can match now

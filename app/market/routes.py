@@ -155,3 +155,16 @@ def admin_import_listings():
            deactivated=len(res.deactivated))
     flash(f"{upload.filename}: {res.summary()}.", "success")
     return redirect(url_for("market.admin_scanners"))
+
+
+# --------------------------------------------------------------------------- template globals
+@bp.app_template_global("market_strip")
+def market_strip_global() -> list[dict]:
+    """The market strip's rows (templates/_partials/_market_strip.html)."""
+    return queries.market_strip()
+
+
+@bp.app_template_global("market_is_simulated")
+def market_is_simulated() -> bool:
+    """Whether the prices on the page come from the simulated provider (the label partial)."""
+    return services.provider_is_simulated()

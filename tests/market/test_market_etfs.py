@@ -57,3 +57,21 @@ def test_default_sort_is_market_cap_and_it_works(market):
     assert all(c is not None and c > 0 for c in caps)
     assert caps == sorted(caps, reverse=True)
     assert len(_symbols({"f": ["market_cap:gt:10B"]})) >= 3  # the formula lab's example can match now
+
+
+def test_market_strip_on_home_and_screener(client, factories, login, market):
+    login(factories.user())
+    for url in ("/home", "/screener"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'class="market-strip"' in html, url
+        strip = html.split('class="market-strip"', 1)[1].split("</nav>", 1)[0]
+        assert ">SPY<" in strip and ">QQQ<" in strip and "%" in strip and "simulated data" in strip
+        assert ">AAPL<" not in strip
+
+
+def test_simulated_label_where_prices_appear(client, factories, login, market):
+    login(factories.user())
+    for url in ("/home", "/paper", "/alerts", "/alerts/triggered", "/leaderboard"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert "simulated data" in r.get_data(as_text=True), url

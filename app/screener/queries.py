@@ -243,7 +243,8 @@ def stock_rows(stock_ids: list[int]) -> dict[int, dict]:
 def top_movers(limit: int = 5) -> dict[str, list[dict]]:
     """Biggest gainers and losers (home widget)."""
     base = (select(K.id.label("stock_id"), K.symbol, K.name, S.price, S.change_pct, S.as_of, S.source)
-            .join(S, S.stock_id == K.id).where(K.active.is_(True), S.change_pct.is_not(None)))
+            .join(S, S.stock_id == K.id).where(K.active.is_(True), K.asset_type == "stock",
+                                              S.change_pct.is_not(None)))
     up = _rows(db.session.execute(base.where(S.change_pct > 0).order_by(S.change_pct.desc(), K.symbol).limit(limit)))
     down = _rows(db.session.execute(base.where(S.change_pct < 0).order_by(S.change_pct.asc(), K.symbol).limit(limit)))
     return {"gainers": up, "losers": down}

@@ -75,3 +75,9 @@ def test_simulated_label_where_prices_appear(client, factories, login, market):
         r = client.get(url)
         assert r.status_code == 200, url
         assert "simulated data" in r.get_data(as_text=True), url
+
+
+def test_home_top_movers_are_stocks(market):
+    movers = queries.top_movers(limit=10)
+    symbols = {r["symbol"] for r in movers["gainers"] + movers["losers"]}
+    assert symbols and not symbols & {"SPY", "QQQ"}

@@ -139,7 +139,7 @@ FIELD_LIST: tuple[Field, ...] = (
         lambda g: ind.week52_low(g("low")),
     ),
     # text
-    _f("sector", 'Sector, e.g. "Technology"', kind=TEXT),
+    _f("sector", 'GICS sector, e.g. "Information Technology"', kind=TEXT),
     _f("industry", 'Industry, e.g. "Semiconductors"', kind=TEXT),
     _f("exchange", 'Listing exchange, e.g. "NASDAQ"', kind=TEXT),
     _f("asset_type", 'Instrument type: "stock", "etf" or "index"', kind=TEXT),

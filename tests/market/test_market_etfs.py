@@ -81,3 +81,14 @@ def test_home_top_movers_are_stocks(market):
     movers = queries.top_movers(limit=10)
     symbols = {r["symbol"] for r in movers["gainers"] + movers["losers"]}
     assert symbols and not symbols & {"SPY", "QQQ"}
+
+
+def test_formula_lab_example_matches_the_clean_sectors(market):
+    """The lab's market-cap example names a real GICS sector, so it can match."""
+    from app.rules.routes import EXAMPLES
+
+    example = next(e for e in EXAMPLES if "market_cap" in e)
+    services.db.session.execute(services.Stock.__table__.update().where(services.Stock.symbol == "AAPL")
+                                .values(sector="Information Technology"))
+    services.db.session.commit()
+    assert _symbols({"q": [example]}) == ["AAPL"]

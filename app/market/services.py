@@ -883,7 +883,7 @@ def load_demo_market(now: dt.datetime | None = None) -> dict:
     the last session's 10-minute bars, when the market tables are empty. Idempotent."""
     now = now or utcnow()
     if db.session.scalar(select(func.count()).select_from(Bar)):
-        return {"stocks": 0, "bars": 0}
+        return _refresh_demo_market(now)
     t0 = time.perf_counter()
     n_stocks = seed_universe()
     s = settings()
@@ -914,3 +914,25 @@ def load_demo_market(now: dt.datetime | None = None) -> dict:
     db.session.commit()
     bump_snapshot_version()
     return {"stocks": n_stocks, "bars": rows}
+
+
+def _refresh_demo_market(now: dt.datetime) -> dict:
+    """A demo database from an older version: re-seed the universe (clean sectors, the
+    ETFs) and give the stocks that have no daily bars yet (the new ETFs) their year of
+    simulated history, so the market strip and the SPY benchmark work at once."""
+    if not provider_is_simulated():
+        return {"stocks": 0, "bars": 0}
+    seed_universe()
+    t = Bar.__table__
+    with_bars = select(t.c.stock_id).where(t.c.interval == "1d").distinct()
+    missing = list(db.session.scalars(select(Stock.id).where(Stock.active.is_(True), Stock.id.not_in(with_bars))))
+    if not missing:
+        return {"stocks": 0, "bars": 0}
+    s = settings()
+    sim = get_provider("simulated", seed=s.seed, always_open=mcal.clock_for(s.clock, True).always_open)
+    res = daily_chunk(missing, mcal.last_completed_session(now), provider=sim, lookback_days=380)
+    universe = stock_ids()
+    fundamentals.refresh(universe, sim)  # shares for the stocks seeded before market caps existed
+    db.session.commit()
+    bump_snapshot_version()
+    return {"stocks": len(missing), "bars": res.rows, "universe": len(universe)}

@@ -103,3 +103,24 @@ def test_yahoo_fundamentals_use_fast_info(monkeypatch):
     monkeypatch.setattr(yf, "Ticker", FakeTicker)
     f = YahooProvider().fundamentals(["AAPL", "BRK.B", "BAD"])
     assert dict(zip(f["symbol"], f["shares_outstanding"], strict=True)) == {"AAPL": 1.5e10, "BRK.B": 1.3e9}
+
+
+def test_demo_market_from_an_older_database_gets_the_etfs_and_market_caps(market):
+    """`make run` on a database seeded before ETFs and market caps: the loader adds the
+    ETFs' history and every stock's shares instead of returning early."""
+    from app.models.market import Bar
+
+    services.db.session.execute(Stock.__table__.delete().where(Stock.symbol == "SPY"))
+    services.db.session.commit()
+    services.start_cycle("1d", now=AFTER_CLOSE, inline=True)  # AAPL and JPM have bars
+    services.db.session.execute(Stock.__table__.update().values(shares_outstanding=None, market_cap=None))
+    services.db.session.execute(Stock.__table__.update().where(Stock.symbol == "AAPL").values(sector="Technology"))
+    services.db.session.commit()
+    out = services.load_demo_market(now=AFTER_CLOSE)
+    assert out["stocks"] >= 15  # the seed's ETFs (and any stock of the seed without bars)
+    spy = services.db.session.scalar(select(Stock).where(Stock.symbol == "SPY"))
+    assert spy.asset_type == "etf" and spy.market_cap > 0
+    n = services.db.session.scalar(select(services.func.count()).select_from(Bar).where(Bar.stock_id == spy.id))
+    assert n > 200
+    aapl = services.db.session.scalar(select(Stock).where(Stock.symbol == "AAPL"))
+    assert aapl.sector == "Information Technology" and aapl.market_cap > 0

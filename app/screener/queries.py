@@ -252,7 +252,7 @@ def top_movers(limit: int = 5) -> dict[str, list[dict]]:
 
 def known_values(key: str, limit: int = 300) -> list[str]:
     """The distinct sectors / industries / exchanges (for the filter's suggestions)."""
-    col = TEXT_FIELDS[key]
+    col = K.asset_type if key == "type" else TEXT_FIELDS[key]
     return [v for v in db.session.scalars(select(col).where(col.is_not(None), K.active.is_(True))
                                           .distinct().order_by(col).limit(limit)) if v]
 

@@ -92,3 +92,11 @@ def test_formula_lab_example_matches_the_clean_sectors(market):
                                 .values(sector="Information Technology"))
     services.db.session.commit()
     assert _symbols({"q": [example]}) == ["AAPL"]
+
+
+def test_screener_suggests_the_types(client, factories, login, market):
+    login(factories.user())
+    html = client.get("/screener?f=type:eq:etf").get_data(as_text=True)
+    datalist = html.split('id="suggest-type"', 1)[1].split("</datalist>", 1)[0]
+    assert '<option value="etf">' in datalist and '<option value="stock">' in datalist
+    assert 'list="suggest-type"' in html

@@ -133,3 +133,38 @@ def admin_remove_proxy(proxy_id: int):
     _audit(audit.PROXY_REMOVED, proxy_id=proxy_id)
     flash("Proxy removed from the pool.", "success")
     return redirect(url_for("market.admin_scanners"))
+
+
+@bp.post("/admin/scanners/listings")
+@admin_required
+def admin_import_listings():
+    """Universe upkeep from an uploaded NASDAQ Trader symbol file."""
+    from app.market import listings
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a nasdaqlisted.txt or otherlisted.txt file to import.", "error")
+        return redirect(url_for("market.admin_scanners"))
+    try:
+        parsed, res = listings.import_bytes(upload.read(listings.MAX_BYTES + 1))
+    except InvalidInput as exc:
+        db.session.rollback()
+        flash(f"Nothing imported: {exc.message}", "error")
+        return redirect(url_for("market.admin_scanners"))
+    _audit(audit.SCAN_RUN, scan="listings-import", file=parsed.kind, added=len(res.added),
+           deactivated=len(res.deactivated))
+    flash(f"{upload.filename}: {res.summary()}.", "success")
+    return redirect(url_for("market.admin_scanners"))
+
+
+# --------------------------------------------------------------------------- template globals
+@bp.app_template_global("market_strip")
+def market_strip_global() -> list[dict]:
+    """The market strip's rows (templates/_partials/_market_strip.html)."""
+    return queries.market_strip()
+
+
+@bp.app_template_global("market_is_simulated")
+def market_is_simulated() -> bool:
+    """Whether the prices on the page come from the simulated provider (the label partial)."""
+    return services.provider_is_simulated()

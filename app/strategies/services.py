@@ -233,7 +233,19 @@ def clean_fields(fields: dict[str, Any], user=None) -> dict[str, Any]:
                               optional=True),
         "take_profit_pct": _pct(fields.get("take_profit_pct"), "take_profit_pct", "Take-profit", lo=0.1, hi=1000,
                                 optional=True),
+        "benchmark": _benchmark(fields.get("benchmark")),
     }
+
+
+def _benchmark(value: Any) -> str:
+    from app.market.instruments import BENCHMARKS, DEFAULT_BENCHMARK
+
+    if value in (None, ""):
+        return DEFAULT_BENCHMARK
+    if value not in BENCHMARKS:
+        raise InvalidInput("Choose SPY, QQQ, IWM or the sector ETF of the universe as the benchmark.",
+                           field="benchmark")
+    return value
 
 
 # ===================================================================== writes
@@ -287,7 +299,7 @@ def clone_strategy(user, strategy_id: Any) -> tuple[Strategy, bool]:
                     universe=",".join(universe_symbols(original)) or original.universe,
                     entry_rule=original.entry_rule, exit_rule=original.exit_rule, sizing_pct=original.sizing_pct,
                     stop_loss_pct=original.stop_loss_pct, take_profit_pct=original.take_profit_pct,
-                    visibility="private", status=DRAFT, cloned_from_id=original.id)
+                    benchmark=original.benchmark, visibility="private", status=DRAFT, cloned_from_id=original.id)
     db.session.add(copy)
     try:
         db.session.flush()
@@ -431,7 +443,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
                   params={"symbols": universe_symbols(strategy), "entry_rule": strategy.entry_rule,
                           "exit_rule": strategy.exit_rule, "sizing_pct": strategy.sizing_pct,
                           "stop_loss_pct": strategy.stop_loss_pct, "take_profit_pct": strategy.take_profit_pct,
-                          "slippage_bps": slip, "commission": fee})
+                          "slippage_bps": slip, "commission": fee, "benchmark": strategy.benchmark})
     db.session.add(bt)
     db.session.commit()
     run = start_job("backtest", run_backtest, bt.id, owner_id=user.id, message="Backtest queued")
@@ -489,11 +501,12 @@ def execute_backtest(backtest_id: int, progress=None) -> Backtest:
                      progress=sim_progress)
     metrics = engine.compute_metrics(res, start_idx)
     dates = panel.dates[start_idx:]
-    bench = sdata.benchmark_closes(dates)
-    bench_label = "SPY buy-and-hold"
+    bench_sym = sdata.benchmark_symbol(p.get("benchmark"), p["symbols"])
+    bench = sdata.benchmark_closes(dates, bench_sym)
+    bench_label = f"{bench_sym} buy-and-hold"
     if bench is None:
         bench = sdata.equal_weight_index(panel.close[:, start_idx:])
-        bench_label = "equal-weight index of the universe (SPY has no bars here)"
+        bench_label = f"equal-weight index of the universe ({bench_sym} has no bars here)"
     bench_equity = bench / bench[0] * bt.starting_capital if bench.size and bench[0] > 0 else bench
     from app.paper import metrics as m
 

@@ -153,6 +153,39 @@ def _too_wide(page, width: int) -> str | None:
     }""", width)
 
 
+# The key column of each wide table is in view at phone width without scrolling sideways.
+KEY_COLUMNS = {"watchlist": ("#wl-table", "Today"), "screener": ("#screen-table", "Change"),
+               "paper-account": ("#positions", "Unrealised"), "leaderboard": ("#board-table", "Score")}
+
+
+def _header_right(page, table: str, text: str) -> float:
+    """The right edge (px, in the viewport) of the header cell of `table` that reads `text`."""
+    return page.evaluate("""([table, text]) => {
+      const th = [...document.querySelectorAll(table + ' thead th')].find(t => t.innerText.trim().toLowerCase().startsWith(text.toLowerCase()));
+      return th ? th.getBoundingClientRect().right : 1e9;
+    }""", [table, text])
+
+
+def _buttons_clipped(page) -> list[str]:
+    """Row buttons of the account's tables that their scrolling card cuts off."""
+    return page.evaluate("""() => [...document.querySelectorAll('#positions button, #open-orders button')]
+      .filter(b => b.getBoundingClientRect().right > b.closest('.table-wrap').getBoundingClientRect().right + 0.5)
+      .map(b => b.innerText)""")
+
+
+def _check(page, name: str, label: str, problems: list[str]) -> None:
+    if label == "390":
+        wide = _too_wide(page, PHONE["width"])
+        if wide:
+            problems.append(f"{name}: {wide}")
+        if name in KEY_COLUMNS:
+            right = _header_right(page, *KEY_COLUMNS[name])
+            if right > PHONE["width"]:
+                problems.append(f"{name}: the {KEY_COLUMNS[name][1]} column is off screen (right edge {right:.0f}px)")
+    elif name == "paper-account" and _buttons_clipped(page):
+        problems.append(f"paper-account at 1366 px clips its {_buttons_clipped(page)} buttons")
+
+
 def _tour(browser, base: str, email: str | None, pages: dict[str, str]) -> list[str]:
     """Visit every page at both widths; returns what overflows at phone width."""
     problems = []
@@ -169,10 +202,7 @@ def _tour(browser, base: str, email: str | None, pages: dict[str, str]) -> list[
             for name, path in pages.items():
                 page.goto(base + path)
                 page.wait_for_load_state("networkidle")
-                if label == "390":
-                    wide = _too_wide(page, PHONE["width"])
-                    if wide:
-                        problems.append(f"{name} ({path}): {wide}")
+                _check(page, name, label, problems)
                 page.screenshot(path=str(ARTIFACTS / f"every-{name}-{label}.png"), full_page=True)
             assert_clean(page)
         finally:

@@ -42,7 +42,16 @@ def stock(symbol: str):
     if view is None:
         return _not_found(symbol)
     return render_template("market/stock.html", v=view, ranges=list(queries.RANGES),
-                           simulated=_simulated(view))
+                           simulated=_simulated(view), **_stock_actions())
+
+
+def _stock_actions() -> dict:
+    """The trader's watchlists (for "+ Watch") and paper accounts (for Buy / Sell)."""
+    from app.paper.services import list_accounts
+    from app.watchlists.services import list_watchlists
+
+    user = current_user._get_current_object()
+    return {"watchlists": list_watchlists(user), "accounts": list_accounts(user)}
 
 
 def _simulated(view) -> bool:

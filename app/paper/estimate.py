@@ -167,7 +167,7 @@ def _costs(est: Estimate, held, held_qty: int) -> None:
                                 f"you have ${max(est.buying_power, ZERO):,.2f}.")
         if est.exposure_after > est.cap:
             est.problems.append(f"Position cap: {est.symbol} would be ${est.exposure_after:,.2f}, more than "
-                                f"{est.cap_pct:g}% of equity (${est.cap:,.2f}).")
+                                f"{float(est.cap_pct):g}% of equity (${est.cap:,.2f}).")
     elif est.side == "sell" and n > max(held_qty, 0):
         est.problems.append(f"You hold {max(held_qty, 0)} shares of {est.symbol}; you cannot sell {n}.")
     elif est.side == "cover" and n > max(-held_qty, 0):

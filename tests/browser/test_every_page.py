@@ -173,7 +173,13 @@ def _buttons_clipped(page) -> list[str]:
       .map(b => b.innerText)""")
 
 
+def _field_width(page, selector: str) -> float:
+    return page.evaluate("(s) => document.querySelector(s).getBoundingClientRect().width", selector)
+
+
 def _check(page, name: str, label: str, problems: list[str]) -> None:
+    if name == "admin-audit" and _field_width(page, "#audit-user") < (180 if label == "390" else 240):
+        problems.append(f"admin-audit at {label} px: the user filter is {_field_width(page, '#audit-user'):.0f}px wide")
     if label == "390":
         wide = _too_wide(page, PHONE["width"])
         if wide:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
+from app.database import utcnow
 from app.extensions import db
 from app.models import Snapshot, Stock
 from app.models.paper import SIDES
@@ -98,6 +99,7 @@ def estimate_order(user, account_id: int, *, symbol: str = "", side: str = "buy"
     if price is None:
         est.hint = f"There is no price for {stock.symbol} yet."
         return est
+    _staleness(est, type)
     ref = _ref_price(price, (type or "market").lower(), _price_or_none(limit_price), _price_or_none(stop_price))
     est.ref_price = ref
     est.est_price = services.fill_price(side, ref, Decimal(account.slippage_bps) / Decimal(10000), None)
@@ -110,6 +112,18 @@ def estimate_order(user, account_id: int, *, symbol: str = "", side: str = "buy"
         return est
     _costs(est, held, held_qty)
     return est
+
+
+def _staleness(est: Estimate, type_: str) -> None:
+    """A market order is refused on a stale quote while the market is open: say so up front."""
+    from app.market.calendar import format_et
+    from app.market.services import market_clock
+
+    now = utcnow()
+    if (type_ or "market") == "market" and est.as_of is not None and market_clock().is_open(now) \
+            and (now - est.as_of).total_seconds() > services.max_quote_age():
+        est.problems.append(f"The last quote for {est.symbol} is from {format_et(est.as_of)}; it is too old to "
+                            "trade on. Try again after the next market data cycle.")
 
 
 def _size(est: Estimate, qty, amount, ref: Decimal) -> None:

@@ -125,3 +125,16 @@ def test_trade_without_an_account_goes_to_open_one(client, login, factories, mar
     login(factories.user())
     r = client.get("/paper/trade?symbol=TKT&side=buy")
     assert r.status_code == 303 and r.headers["Location"] == "/paper"
+
+
+def test_a_stale_quote_is_flagged_before_submitting(client, ticket, market):
+    import datetime as dt
+
+    from app.database import utcnow
+
+    account, _ = ticket
+    market.add("OLD", 50.0, as_of=utcnow() - dt.timedelta(minutes=10))
+    html = _estimate(client, account, symbol="OLD", side="buy", qty="1")
+    assert "The last quote for OLD is from" in html and "it is too old to trade on" in html
+    assert "too old" not in _estimate(client, account, symbol="OLD", side="buy", qty="1", type="limit",
+                                      limit_price="49")

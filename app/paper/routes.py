@@ -71,20 +71,26 @@ def _account_context(account, form=None):
 TICKET_SIDES = ("buy", "sell", "short", "cover")
 
 
-def _ticket_from_args() -> OrderForm | None:
-    """A ticket pre-filled from ?symbol=&side= (the stock page's Buy / Sell), else None."""
+def _ticket_from_args(acct) -> OrderForm | None:
+    """A ticket pre-filled from ?symbol=&side= (the stock page's Buy / Sell), else None.
+    Selling (or covering) a symbol the account holds pre-fills the whole position."""
     symbol = request.args.get("symbol", "").strip().upper()[:12]
     if not symbol:
         return None
     side = request.args.get("side", "buy")
-    return _fresh_ticket(symbol=symbol, side=side if side in TICKET_SIDES else "buy")
+    form = _fresh_ticket(symbol=symbol, side=side if side in TICKET_SIDES else "buy")
+    if form.side.data in ("sell", "cover"):
+        held = next((p.qty for p in services.account_summary(acct).positions if p.symbol == symbol), 0)
+        if (held > 0) == (form.side.data == "sell") and held:
+            form.qty.data = str(abs(held))
+    return form
 
 
 @bp.get("/<int:account_id>")
 @login_required
 def account(account_id: int):
     acct = services.get_account(_user(), account_id)
-    return render_template("paper/account.html", **_account_context(acct, _ticket_from_args()))
+    return render_template("paper/account.html", **_account_context(acct, _ticket_from_args(acct)))
 
 
 @bp.get("/trade")

@@ -138,3 +138,14 @@ def test_a_stale_quote_is_flagged_before_submitting(client, ticket, market):
     assert "The last quote for OLD is from" in html and "it is too old to trade on" in html
     assert "too old" not in _estimate(client, account, symbol="OLD", side="buy", qty="1", type="limit",
                                       limit_price="49")
+
+
+def test_sell_prefills_the_position(client, ticket, trader):
+    from app.paper import services
+
+    account, _ = ticket
+    services.place_order(trader, account.id, symbol="TKT", side="buy", qty=7)
+    page = client.get(f"/paper/{account.id}?symbol=TKT&side=sell").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="qty"[^>]*value="7"', page) or re.search(r'<input[^>]*value="7"[^>]*id="qty"', page)
+    buy = client.get(f"/paper/{account.id}?symbol=TKT&side=buy").get_data(as_text=True)
+    assert not re.search(r'<input[^>]*id="qty"[^>]*value="7"', buy)

@@ -29,7 +29,8 @@ def _seed(factories) -> dict:
     from app.models import Stock, Subscription
     from app.paper import services as paper
     from app.screener import services as screener
-    from app.strategies import queries, services as strategies
+    from app.strategies import queries
+    from app.strategies import services as strategies
     from app.watchlists import services as watchlists
     from tests.screener.test_routes import defn
     from tests.strategies.test_leaderboard import AXIS, history, tracked

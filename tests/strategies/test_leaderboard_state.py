@@ -8,12 +8,12 @@ import re
 
 import pytest
 
-from tests.strategies.test_leaderboard import _fill_board, stock  # noqa: F401  (the fixture)
+from tests.strategies.test_leaderboard import _fill_board
 
 
 @pytest.fixture()
-def board(client, login, owner, stock):
-    _fill_board(owner, stock, 6)
+def board(client, login, owner, bars):
+    _fill_board(owner, bars.add("WIN", n=30), 6)
     login(owner)
 
 

@@ -149,3 +149,8 @@ def test_sell_prefills_the_position(client, ticket, trader):
     assert re.search(r'<input[^>]*id="qty"[^>]*value="7"', page) or re.search(r'<input[^>]*value="7"[^>]*id="qty"', page)
     buy = client.get(f"/paper/{account.id}?symbol=TKT&side=buy").get_data(as_text=True)
     assert not re.search(r'<input[^>]*id="qty"[^>]*value="7"', buy)
+
+
+def test_large_quantities_read_with_separators(client, ticket):
+    account, _ = ticket
+    assert _value(_estimate(client, account, symbol="TKT", qty="12000"), "fill") == "12,000 × 100.05"

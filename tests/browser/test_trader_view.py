@@ -98,6 +98,7 @@ def test_watch_and_buy_from_the_stock_page(page, live_server, trader):
     assert cost.startswith("$") and page.locator("[data-est-bp-after]").inner_text().startswith("$")
     page.fill("#qty", "100000")
     page.wait_for_selector("[data-est-problem]:has-text('Position cap')")
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar would sit mid-page in a full-page shot
     shot(page, "trader-03-ticket-estimate-over-cap")
     page.fill("#qty", "10")
     page.wait_for_selector("[data-est-fill]:has-text('10 ×')")
@@ -107,6 +108,7 @@ def test_watch_and_buy_from_the_stock_page(page, live_server, trader):
         "[data-order-placed]")
     order = _db.session.scalar(select(Order).where(Order.account_id == account.id))
     assert (order.side, order.qty, order.stock.symbol) == ("buy", 10, "AAPL")
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "trader-04-bought-from-stock-page")
     assert_clean(page)
 

@@ -1,13 +1,16 @@
 """Performance metrics over equity curves and closed trades (pure numpy).
 
-The one place every performance number on the site is computed: paper accounts,
-strategies (backtests and forward tracking), reviews and the leaderboard. Inputs are
-plain sequences (floats); ledger Decimals are converted by the caller. Functions return
-``None`` when the sample is too small for the number to mean anything, never NaN/inf
-(except :func:`profit_factor`, see there).
+The one place performance numbers are computed: paper accounts, strategies (backtests and
+forward tracking), the drawdown curves of the charts, the scorer and the leaderboard
+(:func:`equity_stats_many`, the same figures for many curves at once). Inputs are plain
+sequences (floats); ledger Decimals are converted by the caller. Functions return ``None``
+when the sample is too small for the number to mean anything, never NaN/inf (except
+:func:`profit_factor`, see there). :data:`DOCS` is what pages show next to each number:
+its formula, its unit and how it differs from backtesting.py's figure of the same name.
 
 Conventions: a year has :data:`PERIODS_PER_YEAR` = 252 trading days; returns are simple
-(not log) returns expressed as fractions (0.05 = 5 %).
+(not log) returns expressed as fractions (0.05 = 5 %); one period is one daily equity point
+(a trading day: a "day" below always means a trading session, not a calendar day).
 """
 from __future__ import annotations
 
@@ -106,14 +109,95 @@ def max_drawdown(equity: Sequence[float]) -> Drawdown | None:
         dd = np.where(peaks > 0, e / peaks - 1.0, 0.0)
     trough = int(np.argmin(dd))
     peak = int(np.argmax(e[: trough + 1])) if trough else 0
-    underwater = dd < 0
-    # longest run of consecutive underwater periods
-    longest = run = 0
-    for flag in underwater:  # n is a few thousand at most: daily points
-        run = run + 1 if flag else 0
-        longest = max(longest, run)
+    longest = longest_run(dd < 0)
     recovered = bool(dd[trough] == 0 or (e[trough:] >= peaks[trough]).any())
     return Drawdown(float(dd[trough]), peak, trough, int(longest), recovered)
+
+
+def longest_run(flags: np.ndarray) -> int:
+    """Length of the longest run of consecutive True values (vectorised)."""
+    f = np.concatenate([[False], np.asarray(flags, dtype=bool), [False]])
+    edges = np.flatnonzero(f[1:] != f[:-1])  # starts and ends of runs, alternating
+    return int((edges[1::2] - edges[::2]).max()) if edges.size else 0
+
+
+def drawdown_series(equity: Sequence[float]) -> np.ndarray:
+    """The underwater curve in percent: ``(E_t / max_{s<=t} E_s - 1) * 100`` (0 at a peak;
+    0 where the running peak is not positive). What the equity charts draw."""
+    e = _arr(equity)
+    if e.size == 0:
+        return np.empty(0)
+    peaks = np.maximum.accumulate(e)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(peaks > 0, e / peaks - 1.0, 0.0) * 100.0
+
+
+@dataclass(frozen=True)
+class EquityStats:
+    annualised_return: float | None  # as annualised_return()
+    max_drawdown: float | None  # |max_drawdown().max_drawdown| (a positive fraction)
+    sharpe: float | None  # as sharpe(daily_returns(equity))
+
+
+def equity_stats_many(curves: Sequence[Sequence[float]]) -> list[EquityStats]:
+    """:func:`annualised_return`, ``|max drawdown|`` and :func:`sharpe` of many equity curves
+    at once (the leaderboard scores thousands of windows): curves of the same length are
+    stacked and reduced row-wise -- a row-wise numpy reduction over a contiguous row is the
+    same computation as over that row alone, so every figure is bit-identical to the
+    single-curve functions (tests/strategies/test_metrics_parity.py)."""
+    arrays = [_arr(c) for c in curves]
+    out = [EquityStats(None, None, None)] * len(arrays)
+    by_len: dict[int, list[int]] = {}
+    for i, e in enumerate(arrays):
+        by_len.setdefault(e.size, []).append(i)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for size, idx in by_len.items():
+            if size < 2:
+                continue
+            e = np.stack([arrays[i] for i in idx])
+            growth = e[:, -1] / e[:, 0]
+            ex = PERIODS_PER_YEAR / (size - 1)
+            positive = (e[:, 0] > 0).tolist()
+            peaks = np.maximum.accumulate(e, axis=1)
+            dds = np.abs(np.where(peaks > 0, e / peaks - 1.0, 0.0).min(axis=1)).tolist()
+            sharpes = [None] * len(idx)
+            if size >= 3:
+                r = e[:, 1:] / e[:, :-1] - 1.0
+                r = np.ascontiguousarray(np.where(np.isfinite(r), r, 0.0))
+                sd = r.std(axis=1, ddof=1)
+                val = r.mean(axis=1) / sd * np.sqrt(PERIODS_PER_YEAR)
+                ok = ((sd != 0) & np.isfinite(sd)).tolist()
+                sharpes = [float(v) if k else None for v, k in zip(val, ok, strict=True)]
+            for j, i in enumerate(idx):
+                ann = None
+                if positive[j]:
+                    g = growth[j]
+                    ann = -1.0 if g <= 0 else float(g ** ex - 1.0)
+                out[i] = EquityStats(ann, dds[j], sharpes[j])
+    return out
+
+
+def monthly_returns(days: Sequence, equity: Sequence[float]) -> list[dict]:
+    """Calendar-month returns of a daily equity curve: ``E(month end) / E(previous month
+    end) - 1`` (the first month from the first point), per year with the compounded year
+    total: ``[{"year", "months": [12 fractions or None], "total"}]``."""
+    if not len(days):
+        return []
+    import pandas as pd
+
+    s = pd.Series(_arr(equity), index=pd.to_datetime(list(days)))
+    month_end = s.resample("ME").last()
+    prev = month_end.shift(1)
+    prev.iloc[0] = s.iloc[0]
+    rets = month_end / prev - 1
+    out = []
+    for year, g in rets.groupby(rets.index.year):
+        months: list[float | None] = [None] * 12
+        for ts, v in g.items():
+            months[ts.month - 1] = None if not np.isfinite(v) else float(v)
+        total = float(np.prod([1 + v for v in months if v is not None]) - 1)
+        out.append({"year": int(year), "months": months, "total": total})
+    return out
 
 
 def calmar(equity: Sequence[float], periods_per_year: int = PERIODS_PER_YEAR) -> float | None:

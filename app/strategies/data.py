@@ -80,6 +80,41 @@ def benchmark_closes(dates: list[dt.date]) -> np.ndarray | None:
     return None if np.isnan(values).all() else values
 
 
+SPY_LABEL = "SPY buy-and-hold"
+INDEX_LABEL = "equal-weight index of the universe (SPY has no bars here)"
+
+
+def benchmark(dates: list[dt.date], symbols: list[str] | None = None,
+              close: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """THE benchmark a strategy is compared with over ``dates`` -- backtest results and the
+    forward chart both come here: ``(levels on dates, label)``. SPY's closes when SPY has
+    bars here, otherwise the equal-weight index of the universe: ``close`` (symbols x dates,
+    already aligned on ``dates``) or the daily bars of ``symbols``. Empty without dates."""
+    if not dates:
+        return np.empty(0), SPY_LABEL
+    spy = benchmark_closes(dates)
+    if spy is not None:
+        return spy, SPY_LABEL
+    if close is None:
+        pairs = resolve_symbols(symbols or [])
+        panel = load_panel([i for i, _ in pairs], [s for _, s in pairs], dates[0], dates[-1])
+        close = np.full((len(pairs), len(dates)), np.nan)
+        if panel.dates:
+            at = {d: k for k, d in enumerate(panel.dates)}
+            cols = [at.get(d) for d in dates]
+            for j, k in enumerate(cols):
+                if k is not None:
+                    close[:, j] = panel.close[:, k]
+    return equal_weight_index(close), INDEX_LABEL
+
+
+def scaled(levels: np.ndarray, start_value: float) -> np.ndarray:
+    """Benchmark levels as the equity of ``start_value`` invested on the first date."""
+    if levels.size and np.isfinite(levels[0]) and levels[0] > 0:
+        return levels / levels[0] * start_value
+    return levels
+
+
 def equal_weight_index(close: np.ndarray) -> np.ndarray:
     """The universe's equal-weight index (mean of each symbol's growth since the first bar)."""
     if close.size == 0:

@@ -93,7 +93,7 @@ class Drawdown:
     max_drawdown: float  # as a negative fraction, e.g. -0.25; 0.0 when the curve never fell
     peak_index: int  # where the deepest fall started
     trough_index: int
-    duration: int  # longest stretch (in periods) spent below a previous peak
+    duration: int  # longest stretch (in periods = daily bars, not calendar days) below a previous peak
     recovered: bool  # whether the deepest fall was recovered by the last point
 
 
@@ -294,6 +294,62 @@ def exposure_from_intervals(starts: Sequence[float], ends: Sequence[float],
             block_start = s[i]
     covered += run_end[-1] - block_start
     return exposure(covered, window_end - window_start)
+
+
+# ---------------------------------------------------------------------------------------------
+# What pages show next to each number (hover titles, formula columns, footnotes)
+@dataclass(frozen=True)
+class MetricDoc:
+    key: str
+    label: str
+    formula: str
+    unit: str
+    vs_backtesting: str  # how backtesting.py's figure of the same name differs ("" = the same)
+    kind: str  # how templates format it: pct (fraction shown in %), ratio, num, int, money
+
+    @property
+    def title(self) -> str:
+        """One line for a hover title: formula, unit and the difference from backtesting.py."""
+        text = f"{self.label} = {self.formula} [{self.unit}]"
+        return f"{text}. {self.vs_backtesting}" if self.vs_backtesting else text
+
+
+DOCS: tuple[MetricDoc, ...] = (
+    MetricDoc("total_return", "Total return", "E_last / E_first − 1", "% of the starting equity, not annualised",
+              "", "pct"),
+    MetricDoc("annualised_return", "Annual return", "(E_last / E_first)^(252 / n) − 1, n = daily returns",
+              "% a year (252 trading days)",
+              "backtesting.py's “Return (Ann.)” compounds the geometric mean daily return: close, not identical",
+              "pct"),
+    MetricDoc("sharpe", "Sharpe", "mean(r − rf) / stdev(r − rf) × √252, r = daily returns, rf = 0",
+              "ratio, annualised with √252",
+              "backtesting.py divides its annual return by an annualised volatility of geometric returns: "
+              "its Sharpe differs", "num"),
+    MetricDoc("sortino", "Sortino", "mean(r − rf) / √mean(min(r − rf, 0)²) × √252", "ratio, annualised with √252",
+              "backtesting.py divides its annual return by the annualised downside deviation: its Sortino differs",
+              "num"),
+    MetricDoc("max_drawdown", "Max drawdown", "min_t (E_t / max_{s≤t} E_s − 1)", "% below the running peak",
+              "", "pct"),
+    MetricDoc("max_drawdown_duration", "Longest drawdown",
+              "longest run of consecutive daily bars closing below a previous equity peak",
+              "trading days (daily bars), not calendar days",
+              "backtesting.py's “Max. Drawdown Duration” is calendar time from the peak to the recovery", "int"),
+    MetricDoc("calmar", "Calmar", "annual return / |max drawdown|", "ratio",
+              "backtesting.py uses its own annual return (see Annual return)", "num"),
+    MetricDoc("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "% of closed trades", "",
+              "ratio"),
+    MetricDoc("profit_factor", "Profit factor", "sum(winning P&L) / |sum(losing P&L)|", "ratio of dollars",
+              "backtesting.py sums the trades' percentage returns instead of their dollar P&L", "num"),
+    MetricDoc("expectancy", "Expectancy", "mean net P&L per closed trade", "$ per trade",
+              "backtesting.py's “Expectancy [%]” is the mean percentage return per trade", "money"),
+    MetricDoc("average_win", "Average win", "mean P&L of trades with P&L > 0", "$ per trade", "", "money"),
+    MetricDoc("average_loss", "Average loss", "mean P&L of trades with P&L < 0", "$ per trade", "", "money"),
+    MetricDoc("win_loss_ratio", "Avg win / avg loss", "average win / |average loss|", "ratio", "", "num"),
+    MetricDoc("exposure", "Exposure", "daily bars with a position held / daily bars", "% of trading days",
+              "", "ratio"),
+    MetricDoc("trades", "Closed trades", "round trips closed in the range", "trades", "", "int"),
+)
+DOC: dict[str, MetricDoc] = {d.key: d for d in DOCS}
 
 
 def summary(equity: Sequence[float], pnls: Sequence[float], risk_free: float = 0.0) -> dict:

@@ -8,28 +8,14 @@ from app.errors import InvalidInput, LimitReached, Throttled
 from app.extensions import db
 from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, versioned_fragment
 from app.models.jobs import JobRun
+from app.paper import metrics as m
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
 from app.strategies import bp, queries, scoring, services
 from app.strategies.forms import CATEGORY_LABELS, ActionForm, BacktestForm, RatingForm, StrategyForm
 
-METRICS = (
-    # key, label, formula, annualisation, kind
-    ("total_return", "Total return", "E_last / E_first − 1", "not annualised", "pct"),
-    ("annualised_return", "Annual return", "(E_last / E_first)^(252 / n) − 1", "252 trading days", "pct"),
-    ("sharpe", "Sharpe", "mean(r − rf) / stdev(r − rf) × √252, daily returns r, rf = 0", "× √252", "num"),
-    ("sortino", "Sortino", "mean(r − rf) / downside dev × √252", "× √252", "num"),
-    ("max_drawdown", "Max drawdown", "min_t(E_t / max_{s≤t} E_s − 1)", "—", "pct"),
-    ("max_drawdown_duration", "Longest drawdown", "longest run of days below a previous peak", "days", "int"),
-    ("calmar", "Calmar", "annual return / |max drawdown|", "annual", "num"),
-    ("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "—", "ratio"),
-    ("profit_factor", "Profit factor", "sum(wins) / |sum(losses)|", "—", "num"),
-    ("expectancy", "Expectancy", "mean P&L per closed trade", "—", "money"),
-    ("average_win", "Average win", "mean P&L of winning trades", "—", "money"),
-    ("average_loss", "Average loss", "mean P&L of losing trades", "—", "money"),
-    ("win_loss_ratio", "Avg win / avg loss", "average win / |average loss|", "—", "num"),
-    ("exposure", "Exposure", "days with a position held / days", "—", "ratio"),
-    ("trades", "Closed trades", "round trips closed in the range", "—", "int"),
-)
+#: every metric shown on the backtest and strategy pages: formula, unit, difference from
+#: backtesting.py (the one list, beside the math in app.paper.metrics)
+METRICS = m.DOCS
 TF_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "all_time": "All time"}
 
 
@@ -174,8 +160,6 @@ def _rating_form(user, strategy):
 
 
 def _monthly(bt) -> list[dict]:
-    from app.paper import metrics as m
-
     return m.monthly_returns([p[0] for p in bt.equity or []], [p[1] for p in bt.equity or []])
 
 
@@ -382,7 +366,7 @@ def leaderboard():
     ctx = {"board": board, "category": category, "timeframe": timeframe, "q": q, "per_page": per_page,
            "categories": BOARD_CATEGORIES, "timeframes": TIMEFRAMES, "labels": CATEGORY_LABELS,
            "tf_labels": TF_LABELS, "min_trades": scoring.MIN_TRADES, "rookie_days": scoring.ROOKIE_DAYS,
-           "etag": _board_etag(args)}
+           "etag": _board_etag(args), "doc": m.DOC, "score_formula": scoring.FORMULA}
     return render_view("strategies/leaderboard.html", "strategies/_board.html", **ctx)
 
 
@@ -397,6 +381,7 @@ def leaderboard_rows():
         board = queries.board_page(category, timeframe, q, page, per_page)
         return render_template("strategies/_board.html", board=board, category=category, timeframe=timeframe, q=q,
                                per_page=per_page, labels=CATEGORY_LABELS, tf_labels=TF_LABELS,
-                               min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS)
+                               min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS, doc=m.DOC,
+                               score_formula=scoring.FORMULA)
 
     return versioned_fragment(_board_etag(args), render)

@@ -8,8 +8,8 @@ from app.errors import InvalidInput, LimitReached, Throttled
 from app.extensions import db
 from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, versioned_fragment
 from app.models.jobs import JobRun
-from app.paper import metrics as m
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
+from app.paper import metrics as m
 from app.strategies import bp, queries, scoring, services
 from app.strategies.forms import CATEGORY_LABELS, ActionForm, BacktestForm, RatingForm, StrategyForm
 

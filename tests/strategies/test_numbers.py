@@ -167,3 +167,33 @@ def test_forward_benchmark_is_spy_when_spy_has_bars(client, login, owner, board,
     np.testing.assert_allclose([p["value"] for p in data["benchmark"]],
                                np.round(spy / spy[0] * data["equity"][0]["value"], 2))
     assert data["benchmark"][-1]["value"] > data["benchmark"][0]["value"]
+
+
+def test_migration_recounts_viewer_days_as_viewers(owner, other, factories, strategy, monkeypatch):
+    """d2_numbers: existing viewer-day rows collapse to each user's first view, and the count
+    becomes the number of distinct viewers."""
+    import importlib.util
+    import pathlib
+
+    from sqlalchemy import select, text
+
+    from app.models import Strategy, StrategyView
+
+    third = factories.user()
+    for user, days in ((other, (1, 2, 5)), (third, (3,))):
+        for d in days:
+            _db.session.add(StrategyView(strategy_id=strategy.id, user_id=user.id, day=dt.date(2026, 3, d)))
+    _db.session.get(Strategy, strategy.id).viewers_count = 4
+    _db.session.commit()
+    path = pathlib.Path(__file__).resolve().parents[2] / "migrations/versions/d2_numbers_unique_viewers.py"
+    spec = importlib.util.spec_from_file_location("d2_numbers", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod.op, "execute", lambda sql: _db.session.execute(text(sql)), raising=False)
+    mod.upgrade()
+    _db.session.commit()
+    _db.session.expire_all()
+    assert _db.session.get(Strategy, strategy.id).viewers_count == 2
+    rows = _db.session.execute(select(StrategyView.user_id, StrategyView.day).order_by(StrategyView.user_id)).all()
+    assert rows == [(other.id, dt.date(2026, 3, 1)), (third.id, dt.date(2026, 3, 3))]
+    assert services.record_view(other, strategy, dt.date(2026, 3, 9)) is False

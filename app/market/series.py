@@ -77,8 +77,11 @@ def bars_key() -> tuple:
     return (str(db.engine.url), run_id, finished.isoformat() if finished else None)
 
 
-def _load_bars(width: int) -> dict:
-    """OHLCV of the last ``width`` daily bars of every stock: (ids, last bar date, matrices)."""
+def _load_bars(width: int, names: Iterable[str] = BAR_FIELDS) -> dict:
+    """The ``names`` fields (OHLCV) of the last ``width`` daily bars of every stock: (ids,
+    last bar date, matrices). Only the fields asked for: a long warm-up of ``close`` alone
+    does not pay for four more matrices."""
+    names = [n for n in BAR_FIELDS if n in set(names)]
     K = Stock  # noqa: N806
     latest = db.session.scalar(select(func.max(Bar.ts)).where(Bar.interval == "1d",
                                                              Bar.stock_id == select(func.min(K.id)).scalar_subquery()))
@@ -87,10 +90,10 @@ def _load_bars(width: int) -> dict:
         return {"ids": np.array([], dtype=np.int64), "width": width}
     since = latest - dt.timedelta(days=int(width * 1.5) + 14)
     t = Bar.__table__
-    rows = db.session.execute(select(t.c.stock_id, t.c.ts, t.c.open, t.c.high, t.c.low, t.c.close, t.c.volume)
+    rows = db.session.execute(select(t.c.stock_id, t.c.ts, *(t.c[n] for n in names))
                               .where(t.c.interval == "1d", t.c.ts >= since)
                               .order_by(t.c.stock_id, t.c.ts)).all()
-    df = pd.DataFrame(rows, columns=["stock_id", "ts", *BAR_FIELDS])
+    df = pd.DataFrame(rows, columns=["stock_id", "ts", *names])
     ids = np.unique(df["stock_id"].to_numpy(dtype=np.int64))
     k = df.groupby("stock_id").cumcount(ascending=False).to_numpy()
     keep = k < width
@@ -101,7 +104,7 @@ def _load_bars(width: int) -> dict:
     cols = int(k.max()) + 1 if len(k) else 1
     c = cols - 1 - k
     out = {"ids": ids, "width": width}
-    for name in BAR_FIELDS:
+    for name in names:
         m = np.full((len(ids), cols), np.nan)
         m[r, c] = df[name].to_numpy(dtype=np.float64)
         out[name] = m
@@ -154,24 +157,35 @@ def _write_file(path: str, data: dict) -> None:
         log.warning("could not write the daily-bar cache file %s", path, exc_info=True)
 
 
-def bars_for(width: int) -> dict:
-    """The cached daily-bar matrices at least ``width`` wide (memory, then file, then database)."""
+def _has(data: dict, names: Iterable[str]) -> bool:
+    return len(data["ids"]) == 0 or all(n in data for n in names)
+
+
+def bars_for(width: int, names: Iterable[str] = BAR_FIELDS) -> dict:
+    """The cached daily-bar matrices of ``names``, at least ``width`` wide (memory, then file,
+    then database). Within one daily scan the cache only grows: a wider or other-field
+    request reloads the union of what is cached and what is asked."""
+    names = set(names)
     bucket = next((b for b in BUCKETS if b >= width), MAX_BARS)
     key = bars_key()
     with _cache_lock:
         got = _cache.get("bars")
-        if got is not None and got["key"] == key and got["data"]["width"] >= bucket:
-            return got["data"]
+        if got is not None and got["key"] == key:
+            if got["data"]["width"] >= bucket and _has(got["data"], names):
+                return got["data"]
+            bucket = max(bucket, got["data"]["width"])
+            names |= {n for n in BAR_FIELDS if n in got["data"]}
     data = None
     for wider in (b for b in BUCKETS if b >= bucket):  # a file at least as wide will do
         got_path = _cache_file(key, wider)
         if got_path and os.path.exists(got_path):
             data = _read_file(got_path)
-            if data is not None:
+            if data is not None and _has(data, names):
                 break
+            data = None
     path = _cache_file(key, bucket)
     if data is None:
-        data = _load_bars(bucket)
+        data = _load_bars(bucket, names)
         if path:
             _write_file(path, data)
     with _cache_lock:
@@ -257,14 +271,15 @@ def bar_matrices(ids: np.ndarray, sessions: Sequence, live: Mapping[str, np.ndar
     ``sessions`` is each quote's session date: a later session than the last daily bar
     shifts the bars left (the quote is a new bar). A missing live value (NaN) keeps the
     stored bar (or leaves the new bar unknown)."""
-    data = bars_for(width)
+    names = list(names)
+    data = bars_for(width, names)
     ids = np.asarray(ids, dtype=np.int64)
     n = len(ids)
     all_ids = data["ids"]
     pos = np.searchsorted(all_ids, ids) if len(all_ids) else np.zeros(n, dtype=int)
     found = (pos < len(all_ids)) & (all_ids[np.minimum(pos, max(len(all_ids) - 1, 0))] == ids) if len(all_ids) \
         else np.zeros(n, dtype=bool)
-    stored = data["close"].shape[1] if "close" in data else 0
+    stored = data[names[0]].shape[1] if names and names[0] in data else 0
     sess = np.asarray(sessions, dtype=object)
     last = np.full(n, None, dtype=object)
     if len(all_ids):

@@ -135,6 +135,15 @@ def test_screener_close_above_ema_200_matches_the_expected_symbols(db, _no_bar_c
     defn = ScreenDefinition.parse({"q": ["close > ema(close, 200)"]})
     got = {r["symbol"] for r in queries.run_screen(defn, all_rows=True).rows}
     assert got == expected
+    # the warm-up is long, so only the field the rule reads is loaded, and no wider than stored
+    from app.market import series
+
+    cached = series.bars_for(width_for([compile_rule("close > ema(close, 200)")]), ["close"])
+    assert "close" in cached and "open" not in cached and "volume" not in cached
+    assert cached["close"].shape == (5, len(C))
+    # a later rule needing other fields reloads the union (same scan: the cache only grows)
+    both = series.bars_for(20, ["high"])
+    assert "high" in both and "close" in both and both["width"] >= cached["width"]
 
 
 # ------------------------------------------------------------------ exact ties (A9)

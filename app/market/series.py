@@ -103,7 +103,9 @@ def _load_bars(width: int, names: Iterable[str] = BAR_FIELDS) -> dict:
     # stop at the longest stored history, so a wide warm-up costs no more than the data
     cols = int(k.max()) + 1 if len(k) else 1
     c = cols - 1 - k
-    out = {"ids": ids, "width": width}
+    # every stored bar is in: no wider request can add one until the next daily scan
+    older = db.session.scalar(select(t.c.stock_id).where(t.c.interval == "1d", t.c.ts < since).limit(1))
+    out = {"ids": ids, "width": width, "complete": bool(cols < width and older is None)}
     for name in names:
         m = np.full((len(ids), cols), np.nan)
         m[r, c] = df[name].to_numpy(dtype=np.float64)
@@ -125,7 +127,8 @@ def _cache_file(key: tuple, width: int) -> str | None:
 def _read_file(path: str) -> dict | None:
     try:
         with np.load(path, allow_pickle=False) as z:
-            out = {"ids": z["ids"], "width": int(z["width"])}
+            out = {"ids": z["ids"], "width": int(z["width"]),
+                   "complete": bool(z["complete"]) if "complete" in z else False}
             for name in BAR_FIELDS:
                 if name in z:
                     out[name] = z[name]
@@ -139,7 +142,8 @@ def _read_file(path: str) -> dict | None:
 def _write_file(path: str, data: dict) -> None:
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        arrays = {"ids": data["ids"], "width": np.int64(data["width"])}
+        arrays = {"ids": data["ids"], "width": np.int64(data["width"]),
+                  "complete": np.bool_(data.get("complete", False))}
         for name in BAR_FIELDS:
             if name in data:
                 arrays[name] = data[name]
@@ -161,6 +165,11 @@ def _has(data: dict, names: Iterable[str]) -> bool:
     return len(data["ids"]) == 0 or all(n in data for n in names)
 
 
+def _covers(data: dict, bucket: int) -> bool:
+    """At least ``bucket`` wide, or already holding every stored bar."""
+    return data["width"] >= bucket or bool(data.get("complete"))
+
+
 def bars_for(width: int, names: Iterable[str] = BAR_FIELDS) -> dict:
     """The cached daily-bar matrices of ``names``, at least ``width`` wide (memory, then file,
     then database). Within one daily scan the cache only grows: a wider or other-field
@@ -171,16 +180,16 @@ def bars_for(width: int, names: Iterable[str] = BAR_FIELDS) -> dict:
     with _cache_lock:
         got = _cache.get("bars")
         if got is not None and got["key"] == key:
-            if got["data"]["width"] >= bucket and _has(got["data"], names):
+            if _covers(got["data"], bucket) and _has(got["data"], names):
                 return got["data"]
             bucket = max(bucket, got["data"]["width"])
             names |= {n for n in BAR_FIELDS if n in got["data"]}
     data = None
-    for wider in (b for b in BUCKETS if b >= bucket):  # a file at least as wide will do
+    for wider in BUCKETS:  # a file at least as wide, or a complete one, will do
         got_path = _cache_file(key, wider)
         if got_path and os.path.exists(got_path):
             data = _read_file(got_path)
-            if data is not None and _has(data, names):
+            if data is not None and _has(data, names) and _covers(data, bucket):
                 break
             data = None
     path = _cache_file(key, bucket)

@@ -106,7 +106,7 @@ def _no_bar_cache():
     clear_bar_cache()
 
 
-def test_screener_close_above_ema_200_matches_the_expected_symbols(db, _no_bar_cache):
+def test_screener_close_above_ema_200_matches_the_expected_symbols(db, _no_bar_cache, monkeypatch):
     """1,848 bars of GOOG scaled per stock; the snapshot opens the next session's bar. The
     expected set is TA-Lib's EMA over all of it (before: 120 bars, NaN, nothing matched)."""
     from app.database import utcnow
@@ -144,6 +144,14 @@ def test_screener_close_above_ema_200_matches_the_expected_symbols(db, _no_bar_c
     # a later rule needing other fields reloads the union (same scan: the cache only grows)
     both = series.bars_for(20, ["high"])
     assert "high" in both and "close" in both and both["width"] >= cached["width"]
+    # every stored bar is loaded: a wider request is served from the cache, not the database
+    assert both["complete"] is True
+
+    def no_db(*args, **kwargs):
+        raise AssertionError("reloaded bars the cache already holds")
+
+    monkeypatch.setattr(series, "_load_bars", no_db)
+    assert series.bars_for(20_000, ["close", "high"]) is both
 
 
 # ------------------------------------------------------------------ exact ties (A9)

@@ -1237,19 +1237,22 @@ def _f(v) -> float | None:
     return None if math.isnan(v) else v
 
 
+DELIVER_TASK = "app.alerts.tasks.deliver"  # by dotted path: services never import tasks
+
+
 def enqueue_deliveries_jobs(ids: list[int]) -> None:
+    """One delivery job per id on ``default``, pipelined in batches of 1,000."""
     from rq import Queue
 
-    from app.alerts import tasks
     from app.jobs import get_queue
 
     q = get_queue("default")
     if not q.is_async:
         for i in ids:
-            q.enqueue(tasks.deliver, i)
+            q.enqueue(DELIVER_TASK, i)
         return
     pipe = q.connection.pipeline()
-    jobs = [Queue.prepare_data(tasks.deliver, (i,), result_ttl=300, failure_ttl=86400) for i in ids]
+    jobs = [Queue.prepare_data(DELIVER_TASK, (i,), result_ttl=300, failure_ttl=86400) for i in ids]
     for k in range(0, len(jobs), 1000):
         q.enqueue_many(jobs[k:k + 1000], pipeline=pipe)
         pipe.execute()

@@ -402,7 +402,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
                    slippage_bps: Any = 5, commission: Any = 0) -> Backtest:
     """Check the plan limit, record a Backtest and queue it as a job with a JobRun."""
     from app.jobs import start_job
-    from app.strategies.tasks import run_backtest
+    run_backtest = "app.strategies.tasks.run_backtest"  # by dotted path: tasks import these services
 
     strategy = get_owned(user, strategy_id)
     d0, d1 = _date(start, "start", "Start"), _date(end, "end", "End")
@@ -591,7 +591,7 @@ def stop_tracking(user, strategy_id: Any) -> Strategy:
 def recalculate(user, strategy_id: Any):
     """Owner only: queue a rebuild of the strategy's forward figures and the leaderboard."""
     from app.jobs import start_job
-    from app.strategies.tasks import recalculate_job
+    recalculate_job = "app.strategies.tasks.recalculate_job"  # by dotted path: tasks import these services
 
     strategy = get_owned(user, strategy_id)
     return start_job("strategy_recalculate", recalculate_job, strategy.id, owner_id=user.id,

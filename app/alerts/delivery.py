@@ -119,6 +119,8 @@ def deliver(delivery_id: int) -> str:
         db.session.commit()
         raise
     d.status, d.sent_at, d.reason, d.next_retry_at = D_SENT, utcnow(), None, None
+    if d.event.snapshot_at is not None:  # scan -> delivered, per channel (admin latency page)
+        d.latency_ms = (d.sent_at - d.event.snapshot_at).total_seconds() * 1000
     d.provider_id = (provider_id or "")[:100] or None
     db.session.commit()
     return d.status

@@ -15,6 +15,7 @@ from app.alerts.events import bump_bell
 from app.alerts.settings import in_quiet_hours
 from app.alerts.words import _fired_words, render_message, rule_words
 from app.billing.plans import plan_for
+from app.database import utcnow
 from app.extensions import db
 from app.models import User
 from app.models.alerts import (
@@ -191,8 +192,9 @@ def write_deliveries(rules_by_id: dict[int, AlertRule], inserted: list[tuple[int
 
 
 def after_commit(inserted: list[tuple[int, int, int]], queued_ids: list[int], *, enqueue: bool = True) -> None:
-    """The events are committed: bump their owners' bells (the in-app channel), then enqueue
-    the external deliveries."""
+    """The events are committed: bump their owners' bells and record when the events became
+    visible in the app (``delivered_at``: the in-app channel's delivery), then enqueue the
+    external deliveries."""
     owners = {o for _, _, o in inserted}
     try:
         pipe = get_redis().pipeline()
@@ -201,5 +203,10 @@ def after_commit(inserted: list[tuple[int, int, int]], queued_ids: list[int], *,
         pipe.execute()
     except Exception:
         log.warning("could not bump alert bell versions")
+    visible, ids = utcnow(), [e for e, _, _ in inserted]
+    for i in range(0, len(ids), 1000):
+        db.session.execute(update(AlertEvent).where(AlertEvent.id.in_(ids[i:i + 1000])).values(delivered_at=visible)
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
     if enqueue and queued_ids:
         enqueue_deliveries_jobs(queued_ids)

@@ -10,7 +10,8 @@ domains, tests import from here); the code lives in one module per concern:
 * :mod:`app.alerts.settings` -- notification settings, webhook, phone verification;
 * :mod:`app.alerts.evaluation` -- the per-cycle evaluation below (steps 1-2);
 * :mod:`app.alerts.firing` -- its claims, event and delivery rows, after-commit work (3-4);
-* :mod:`app.alerts.delivery` -- delivery jobs, quotas, retries.
+* :mod:`app.alerts.delivery` -- delivery jobs, quotas, retries;
+* :mod:`app.alerts.latency` -- scan -> event -> delivered per channel (admin page, bench).
 
 Evaluation (``evaluate_cycle``) runs once per 1-minute cycle as a job on ``scans``:
 
@@ -46,6 +47,7 @@ from app.alerts.evaluation import _condition_mask, _formula_masks  # noqa: F401
 from app.alerts.events import *  # noqa: F403
 from app.alerts.firing import *  # noqa: F403
 from app.alerts.firing import _delivery_plan, _f  # noqa: F401
+from app.alerts.latency import *  # noqa: F403
 from app.alerts.rules import *  # noqa: F403
 from app.alerts.rules import _check_active_limit, _light, _number  # noqa: F401
 from app.alerts.settings import *  # noqa: F403

@@ -87,7 +87,7 @@ def _fresh_connections_after_fork() -> None:
 # --- JobRun: the user-visible side of a job ---------------------------------------------
 
 
-def start_job(kind: str, func: Callable, *args: Any, owner_id: int | None = None,
+def start_job(kind: str, func: Callable | str, *args: Any, owner_id: int | None = None,
               queue: str = "default", message: str | None = None, **job_kwargs: Any) -> JobRun:
     """Create a JobRun, commit it, then enqueue `func(job_run_id, *args)`."""
     run = JobRun(kind=kind, owner_id=owner_id, queue=queue, status=JOB_QUEUED, message=message or "Queued")

@@ -10,8 +10,11 @@ For other domains (alerts, strategies) -- read-only helpers:
   members recorded by the last 10-minute cycle;
 * :func:`membership_changes(screen, since) <membership_changes>` -- ``{"entered": [...],
   "left": [...]}`` of :class:`MembershipChange` since a time;
-* :func:`update_memberships` -- called by the 10-minute hook (:mod:`app.screener.hooks`);
-  returns the changes per screen, for the alerts engine to notify on.
+* :func:`update_memberships` -- run by the job the 10-minute and daily hooks enqueue
+  (:mod:`app.screener.hooks` -> :func:`app.screener.tasks.record_memberships`); returns the
+  changes per screen (alerts read the recorded ScreenMembership rows);
+* :func:`readable_by` / :func:`screen_stock_ids` -- what another user may resolve through a
+  screen: never the owner's watchlist.
 """
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The /alerts pages: my rules (create/edit/pause/delete), templates, triggered alerts, the
-header bell fragment and notification settings. Thin views: parse, one service call, render."""
+header bell fragment, notification settings and the admin latency page. Thin views: parse, one
+service call, render."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +8,8 @@ import datetime as dt
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.alerts import bp, scopes, services
 from app.admin.access import admin_required
+from app.alerts import bp, scopes, services
 from app.alerts.forms import (
     AlertForm,
     ApplyTemplateForm,

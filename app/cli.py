@@ -1,7 +1,6 @@
 """Command line: `flask users`, `flask demo`, `flask setup`, `flask worker`, `flask clock`."""
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -107,7 +106,3 @@ def clock() -> None:
 def register_cli(app: Flask) -> None:
     for command in (users_cli, demo_cli, setup_cli, worker, clock):
         app.cli.add_command(command)
-
-
-def random_password() -> str:
-    return "-".join(secrets.token_urlsafe(4) for _ in range(3))

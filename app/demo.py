@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.auth.services import create_user, find_user_by_email
 from app.extensions import db
+from app.security import random_password
 
 DEMO_USERS = (
     ("trader@example.com", "Demo Trader", "user"),
@@ -12,8 +13,6 @@ DEMO_USERS = (
 
 def load_demo(strategies: bool = True) -> dict[str, str]:
     """Create missing demo users; returns {email: password} for the ones created now."""
-    from app.cli import random_password
-
     created = {}
     for email, name, role in DEMO_USERS:
         if find_user_by_email(email) is None:

@@ -2,7 +2,8 @@
 
 Queues by workload: `scans` (latency-critical), `default`, `exports`, `reviews`.
 Job functions live in `<domain>/tasks.py`, are decorated with `@task`, take ids only and
-call services. A user-visible job has a JobRun row that the progress fragment polls.
+call services; callers enqueue them by dotted path (``enqueue("scans", "app.alerts.tasks.evaluate")``).
+A user-visible job has a JobRun row that the progress fragment polls.
 """
 from __future__ import annotations
 
@@ -34,9 +35,13 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis(), is_async=current_app.config["RQ_ASYNC"])
 
 
-def enqueue(queue: str, func: Callable, *args: Any, **kwargs: Any):
+def enqueue(queue: str, func: Callable | str, *args: Any, **kwargs: Any):
     """Enqueue a job. Refuses while the session holds unflushed or uncommitted writes:
-    a worker must never pick up a job before the rows it reads are committed."""
+    a worker must never pick up a job before the rows it reads are committed.
+
+    ``func`` is preferably a dotted path (``"app.alerts.tasks.evaluate"``): a service or a
+    hook then enqueues its domain's job without importing the tasks module, which imports
+    the services (no services <-> tasks import cycle). RQ resolves the path when it runs."""
     session = db.session()
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("commit the session before enqueueing a job")
@@ -82,7 +87,7 @@ def _fresh_connections_after_fork() -> None:
 # --- JobRun: the user-visible side of a job ---------------------------------------------
 
 
-def start_job(kind: str, func: Callable, *args: Any, owner_id: int | None = None,
+def start_job(kind: str, func: Callable | str, *args: Any, owner_id: int | None = None,
               queue: str = "default", message: str | None = None, **job_kwargs: Any) -> JobRun:
     """Create a JobRun, commit it, then enqueue `func(job_run_id, *args)`."""
     run = JobRun(kind=kind, owner_id=owner_id, queue=queue, status=JOB_QUEUED, message=message or "Queued")

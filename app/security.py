@@ -26,6 +26,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def random_password() -> str:
+    """A readable throw-away password (demo accounts, CLI-created users)."""
+    return "-".join(secrets.token_urlsafe(4) for _ in range(3))
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None

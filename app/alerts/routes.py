@@ -1,5 +1,6 @@
 """The /alerts pages: my rules (create/edit/pause/delete), templates, triggered alerts, the
-header bell fragment and notification settings. Thin views: parse, one service call, render."""
+header bell fragment, notification settings and the admin latency page. Thin views: parse, one
+service call, render."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,7 @@ import datetime as dt
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.admin.access import admin_required
 from app.alerts import bp, scopes, services
 from app.alerts.forms import (
     AlertForm,
@@ -420,3 +422,17 @@ def rotate_secret():
     flash("New webhook signing secret created: update your receiver.", "success")
     return redirect(url_for("alerts.settings"))
 
+
+
+WINDOWS = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7)}
+
+
+@bp.get("/admin/latency")
+@admin_required
+def admin_latency():
+    """Admin: scan -> event -> delivered per channel (p50 / p95) over a recent window."""
+    window = request.args.get("window", "24h")
+    if window not in WINDOWS:
+        window = "24h"
+    return render_template("alerts/admin_latency.html", rows=services.latency_by_channel(WINDOWS[window]),
+                           window=window, windows=list(WINDOWS))

@@ -66,6 +66,8 @@ def names(ids_by_kind: dict[str, set[int]]) -> dict[tuple[str, int], str]:
 
 
 def resolve(universe, rules, now: dt.datetime | None = None) -> dict:
+    """Universe positions per rule scope (see the module docstring). A watchlist or screen
+    resolves only for its owner: a rule pointing at another user's list or screen gets none."""
     m = _models()
     if m is None:
         return {}
@@ -74,64 +76,76 @@ def resolve(universe, rules, now: dt.datetime | None = None) -> dict:
     pos = universe.position
     wl_rules = [r for r in rules if r.scope_kind == SCOPE_WATCHLIST and r.scope_ref_id]
     if wl_rules:
-        wanted = {(r.scope_ref_id, r.owner_id) for r in wl_rules}
-        rows = db.session.execute(
-            select(m.WatchlistItem.watchlist_id, m.Watchlist.owner_id, m.WatchlistItem.stock_id)
-            .join(m.Watchlist, m.Watchlist.id == m.WatchlistItem.watchlist_id)
-            .where(m.WatchlistItem.watchlist_id.in_({w for w, _ in wanted}))).all()
-        members: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for wid, owner, sid in rows:
-            p = pos.get(sid)
-            if p is not None:
-                members[(wid, owner)].append(p)
-        for r in wl_rules:
-            out[r.id] = sorted(members.get((r.scope_ref_id, r.owner_id), ()))
+        out.update(_watchlist_members(m, pos, wl_rules))
     sc_rules = [r for r in rules if r.scope_kind == SCOPE_SCREEN and r.scope_ref_id]
     if sc_rules:
         owners = dict(db.session.execute(select(m.SavedScreen.id, m.SavedScreen.owner_id).where(
             m.SavedScreen.id.in_({r.scope_ref_id for r in sc_rules}))).all())
         sc_rules = [r for r in sc_rules if owners.get(r.scope_ref_id) == r.owner_id]
-        screen_ids = {r.scope_ref_id for r in sc_rules}
         plain = [r for r in sc_rules if not _membership_kind(r)]
         changes = [r for r in sc_rules if _membership_kind(r)]
         if plain:
-            current: dict[int, list[int]] = defaultdict(list)
-            for screen_id, sid in db.session.execute(
-                    select(m.ScreenMembership.screen_id, m.ScreenMembership.stock_id).where(
-                        m.ScreenMembership.screen_id.in_({r.scope_ref_id for r in plain}),
-                        m.ScreenMembership.left_at.is_(None))).all():
-                p = pos.get(sid)
-                if p is not None:
-                    current[screen_id].append(p)
-            for r in plain:
-                out[r.id] = sorted(current.get(r.scope_ref_id, ()))
+            out.update(_screen_members(m, pos, plain))
         if changes:
-            since = max(min(r.created_at for r in changes), now - dt.timedelta(days=1))
-            first = dict(db.session.execute(
-                select(m.ScreenMembership.screen_id, func.min(m.ScreenMembership.entered_at))
-                .where(m.ScreenMembership.screen_id.in_(screen_ids))
-                .group_by(m.ScreenMembership.screen_id)).all())
-            rows = db.session.execute(
-                select(m.ScreenMembership.screen_id, m.ScreenMembership.stock_id, m.ScreenMembership.entered_at,
-                       m.ScreenMembership.left_at)
-                .where(m.ScreenMembership.screen_id.in_({r.scope_ref_id for r in changes}),
-                       or_(m.ScreenMembership.entered_at >= since, m.ScreenMembership.left_at >= since))).all()
-            by_screen: dict[int, list] = defaultdict(list)
-            for row in rows:
-                by_screen[row[0]].append(row)
-            for r in changes:
-                kind = _membership_kind(r)
-                start = max(r.created_at, now - dt.timedelta(days=1))
-                hits = []
-                for screen_id, sid, entered, left in by_screen.get(r.scope_ref_id, ()):
-                    p = pos.get(sid)
-                    if p is None:
-                        continue
-                    if kind == SCREEN_ENTER and entered >= start and entered != first.get(screen_id):
-                        hits.append((p, entered))
-                    elif kind == SCREEN_EXIT and left is not None and left >= start:
-                        hits.append((p, left))
-                out[(r.id, kind)] = hits
+            out.update(_screen_changes(m, pos, changes, now))
+    return out
+
+
+def _watchlist_members(m, pos: dict, wl_rules: list) -> dict:
+    wanted = {(r.scope_ref_id, r.owner_id) for r in wl_rules}
+    rows = db.session.execute(
+        select(m.WatchlistItem.watchlist_id, m.Watchlist.owner_id, m.WatchlistItem.stock_id)
+        .join(m.Watchlist, m.Watchlist.id == m.WatchlistItem.watchlist_id)
+        .where(m.WatchlistItem.watchlist_id.in_({w for w, _ in wanted}))).all()
+    members: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for wid, owner, sid in rows:
+        p = pos.get(sid)
+        if p is not None:
+            members[(wid, owner)].append(p)
+    return {r.id: sorted(members.get((r.scope_ref_id, r.owner_id), ())) for r in wl_rules}
+
+
+def _screen_members(m, pos: dict, plain: list) -> dict:
+    current: dict[int, list[int]] = defaultdict(list)
+    for screen_id, sid in db.session.execute(
+            select(m.ScreenMembership.screen_id, m.ScreenMembership.stock_id).where(
+                m.ScreenMembership.screen_id.in_({r.scope_ref_id for r in plain}),
+                m.ScreenMembership.left_at.is_(None))).all():
+        p = pos.get(sid)
+        if p is not None:
+            current[screen_id].append(p)
+    return {r.id: sorted(current.get(r.scope_ref_id, ())) for r in plain}
+
+
+def _screen_changes(m, pos: dict, changes: list, now: dt.datetime) -> dict:
+    screen_ids = {r.scope_ref_id for r in changes}
+    since = max(min(r.created_at for r in changes), now - dt.timedelta(days=1))
+    first = dict(db.session.execute(
+        select(m.ScreenMembership.screen_id, func.min(m.ScreenMembership.entered_at))
+        .where(m.ScreenMembership.screen_id.in_(screen_ids))
+        .group_by(m.ScreenMembership.screen_id)).all())
+    rows = db.session.execute(
+        select(m.ScreenMembership.screen_id, m.ScreenMembership.stock_id, m.ScreenMembership.entered_at,
+               m.ScreenMembership.left_at)
+        .where(m.ScreenMembership.screen_id.in_(screen_ids),
+               or_(m.ScreenMembership.entered_at >= since, m.ScreenMembership.left_at >= since))).all()
+    by_screen: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_screen[row[0]].append(row)
+    out = {}
+    for r in changes:
+        kind = _membership_kind(r)
+        start = max(r.created_at, now - dt.timedelta(days=1))
+        hits = []
+        for screen_id, sid, entered, left in by_screen.get(r.scope_ref_id, ()):
+            p = pos.get(sid)
+            if p is None:
+                continue
+            if kind == SCREEN_ENTER and entered >= start and entered != first.get(screen_id):
+                hits.append((p, entered))
+            elif kind == SCREEN_EXIT and left is not None and left >= start:
+                hits.append((p, left))
+        out[(r.id, kind)] = hits
     return out
 
 

@@ -1,5 +1,6 @@
-"""Alert jobs: the per-cycle evaluation (queue ``scans``), one job per delivery and the
-retry sweep (queue ``default``). They take ids/plain values and call services."""
+"""Alert jobs: the per-cycle evaluation (queue ``scans``), one job per delivery, the retry
+sweep and the daily-bar warm-up (queue ``default``). They take ids/plain values and call
+services; they are enqueued by dotted path (``"app.alerts.tasks.deliver"``)."""
 from __future__ import annotations
 
 import logging
@@ -29,3 +30,16 @@ def deliver(delivery_id: int) -> str:
 @task
 def retry_deliveries() -> int:
     return services.retry_due()
+
+
+@task
+def warm_daily_bars() -> int:
+    """After the daily cycle: load the daily-bar matrices (memory + file). A warm-up is an
+    optimisation: when it fails the first evaluation loads lazily."""
+    from app.market.series import warm_bar_cache
+
+    try:
+        return len(warm_bar_cache()["ids"])
+    except Exception:
+        log.warning("could not warm the daily-bar cache", exc_info=True)
+        return 0

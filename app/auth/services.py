@@ -72,10 +72,9 @@ def register(email: str, display_name: str, password: str) -> User | None:
     return user
 
 
-def send_account_email_task():
-    from app.auth.tasks import send_account_email
-
-    return send_account_email
+def send_account_email_task() -> str:
+    # by dotted path: the tasks module imports these services (no services <-> tasks cycle)
+    return "app.auth.tasks.send_account_email"
 
 
 # --- sign-in ---------------------------------------------------------------------------

@@ -3,15 +3,23 @@
 Each hook is a ``blinker`` signal. Receivers are connected at import time of the
 connecting module (which ``create_app`` imports with its blueprint), e.g. in alerts::
 
+    from app.jobs import enqueue
     from app.market.hooks import after_quotes_cycle
 
     @after_quotes_cycle.connect
-    def evaluate(sender, **info): ...
+    def evaluate_alerts(sender, **info):
+        enqueue("scans", "app.alerts.tasks.evaluate", info.get("run_id"), info.get("version"))
+
+The flow is scanner -> hooks -> domain jobs: ``app.market.services.finalize`` commits the
+ScanRun and releases the cycle lock BEFORE it emits, and a receiver only enqueues its
+domain's job (by dotted path, through :func:`app.jobs.enqueue`); the job calls the domain's
+services in a transaction of its own. Latency-critical work (alert evaluation, order
+checks after the quotes cycle) goes on ``scans``, the rest on ``default``.
 
 :func:`emit` calls every receiver with ``sender`` (the scan kind) and keyword
-arguments ``run_id``, ``version`` (the snapshot version after the cycle), ``as_of``,
-``stock_ids`` (those updated) -- and isolates failures: a receiver that raises is
-logged and reported, the others still run.
+arguments ``run_id``, ``version`` (the snapshot version after the cycle, 1m only), ``as_of``
+(when the run finished), ``session`` (the daily session, 1d only) -- and isolates failures:
+a receiver that raises is logged and reported, the others still run.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads for the stock pages: symbol search, stock detail, chart series."""
+"""Reads for the stock pages: symbol search, stock detail, chart series, quote rows."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal, or_, select
 
 from app.extensions import db
 from app.market import calendar as mcal
@@ -151,3 +151,19 @@ def market_strip() -> list[dict]:
     by = {r.symbol: r for r in rows}
     return [{"symbol": s, "name": by[s].name, "price": by[s].price, "change_pct": by[s].change_pct,
              "simulated": by[s].source == "simulated"} for s in STRIP_SYMBOLS if s in by]
+
+
+def stock_rows(stock_ids: list[int]) -> dict[int, dict]:
+    """Quote columns for a set of stocks (watchlists, home widget)."""
+    if not stock_ids:
+        return {}
+    cols = [Stock.id.label("stock_id"), Stock.symbol, Stock.name, Snapshot.price, Snapshot.change,
+            Snapshot.change_pct, Snapshot.volume, Snapshot.rel_volume, Snapshot.as_of, Snapshot.source,
+            literal(1).label("_")]
+    out = {}
+    for start in range(0, len(stock_ids), 900):
+        q = (select(*cols).select_from(Stock).outerjoin(Snapshot, Snapshot.stock_id == Stock.id)
+             .where(Stock.id.in_(stock_ids[start:start + 900])))
+        for r in db.session.execute(q):
+            out[r.stock_id] = dict(r._mapping)
+    return out

@@ -24,9 +24,9 @@ builds that data:
 Caching. Each process keeps the matrices in memory. RQ work horses are forked per job and
 lose that memory, so the matrices are also written to ``BAR_CACHE_DIR`` (an ``.npz`` file per
 daily scan and width; unset in tests): a horse loads the file (fast) instead of the database.
-Workers warm it after each daily cycle (:func:`warm_bar_cache`, connected to
-``after_daily_cycle`` in ``app.alerts.hooks``) so the first alert cycle of the day is not
-slow. Web processes load lazily: the first formula screen needing history after a daily
+Workers warm it after each daily cycle (:func:`warm_bar_cache`, in the job
+``app.alerts.tasks.warm_daily_bars`` that ``app.alerts.hooks`` enqueues on
+``after_daily_cycle``) so the first alert cycle of the day is not slow. Web processes load lazily: the first formula screen needing history after a daily
 cycle (or a restart) loads the matrices (from the file when a worker already wrote it).
 """
 from __future__ import annotations

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from app.database import utcnow
 from app.extensions import db
+from app.jobs import enqueue
 from app.market import calendar as mcal
 from app.market import compute, fundamentals, hooks, proxies
 from app.market.fetching import FetchStats, NoLimit, RateLimiter, fetch_batched
@@ -765,15 +766,12 @@ def start_cycle(kind: str, *, force: bool = False, symbols: list[str] | None = N
     if not chunks:
         finalize(run.id)
         return run.id
-    from app.market import tasks
-
     session_iso = session.isoformat() if session else None
     for chunk in chunks:
         if inline:
             run_chunk(run.id, kind, chunk, session, now)
         else:
-            from app.jobs import enqueue
-            enqueue("scans", tasks.run_chunk, run.id, kind, chunk, session_iso, now.isoformat(),
+            enqueue("scans", "app.market.tasks.run_chunk", run.id, kind, chunk, session_iso, now.isoformat(),
                     job_timeout=max(60, LOCK_TTL[kind]), result_ttl=600, failure_ttl=86400)
     return run.id
 
@@ -813,39 +811,64 @@ def _record_chunk(run_id: int, res: ChunkResult) -> None:
 
 
 def finalize(run_id: int) -> ScanRun:
-    """Close the run (status, duration), release the lock, bump the snapshot version and
-    call the hooks of the rhythm."""
+    """Close the run (status, duration) and COMMIT it, bump the snapshot version, release
+    the lock -- and only then call the hooks of the rhythm. Receivers enqueue their domain's
+    job (they do no work inside the scanner's transaction), so a receiver that raises can
+    neither leave the run "running" nor keep the lock: its error is appended to the run's
+    ``error_summary`` afterwards, the status stays."""
     run = db.session.get(ScanRun, run_id)
-    now = utcnow()
-    hook_errors: list[str] = []
-    extra = ""
+    kind, version = run.kind, None
+    try:
+        _close_run(run)
+        db.session.commit()
+        if kind == "1m" and run.symbols_ok:
+            version = bump_snapshot_version()
+    finally:
+        _release_run_lock(run_id, kind)
+    if run.symbols_ok:
+        hook_errors = hooks.emit(hooks.BY_KIND[kind], kind, run_id=run_id, version=version,
+                                 as_of=run.finished_at, session=run.session)
+        if hook_errors:
+            _note_errors(run_id, hook_errors)
+    return db.session.get(ScanRun, run_id)
+
+
+def _close_run(run: ScanRun) -> None:
+    """The final status from the counts; ``finished_at`` now."""
     if run.symbols_asked and run.symbols_ok == 0:
         run.status = RUN_FAILED
     elif run.symbols_failed or (run.error_summary or "").startswith("unknown symbols"):
         run.status = RUN_PARTIAL
     elif not run.symbols_asked:
         run.status = RUN_FAILED
-        extra += "no active stocks to scan\n"
+        run.error_summary = (run.error_summary or "") + "no active stocks to scan\n"
     else:
         run.status = RUN_SUCCEEDED
-    run.finished_at = now
-    version = None
-    if run.kind == "1m" and run.symbols_ok:
-        version = bump_snapshot_version()
-    if run.symbols_ok:
-        hook_errors = hooks.emit(hooks.BY_KIND[run.kind], run.kind, run_id=run.id, version=version,
-                                 as_of=now, session=run.session)
-    if hook_errors or extra:
-        run.error_summary = ((run.error_summary or "") + extra + "".join(e + "\n" for e in hook_errors))
+    run.finished_at = utcnow()
+    _cap_summary(run)
+
+
+def _cap_summary(run: ScanRun) -> None:
     if run.error_summary and len(run.error_summary) > 8000:
         run.error_summary = run.error_summary[:7990] + "\n..."
-    db.session.commit()
+
+
+def _release_run_lock(run_id: int, kind: str) -> None:
     r = get_redis()
-    token = r.get(f"market:scan-run:{run.id}:token")
+    token = r.get(f"market:scan-run:{run_id}:token")
     if token:
-        release_lock(run.kind, token.decode())
-        r.delete(f"market:scan-run:{run.id}:token")
-    return run
+        release_lock(kind, token.decode())
+        r.delete(f"market:scan-run:{run_id}:token")
+
+
+def _note_errors(run_id: int, errors: list[str]) -> None:
+    """Append receiver errors to the (already finished, committed) run. Whatever a failing
+    receiver left in the session is discarded first."""
+    db.session.rollback()
+    run = db.session.get(ScanRun, run_id)
+    run.error_summary = (run.error_summary or "") + "".join(e + "\n" for e in errors)
+    _cap_summary(run)
+    db.session.commit()
 
 
 def run_now(kind: str, symbols: list[str] | None = None, force: bool = True) -> ScanRun | None:

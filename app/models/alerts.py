@@ -147,6 +147,8 @@ class AlertEvent(db.Model):
     snapshot_at: Mapped[datetime | None]  # when the cycle's snapshots were written
     fired_at: Mapped[datetime] = mapped_column(default=utcnow)
     latency_ms: Mapped[float | None] = mapped_column(Double)  # snapshot written -> event row
+    # the in-app channel: when the committed event became visible (the owner's bell bumped)
+    delivered_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
 
     rule = relationship("AlertRule")
@@ -169,7 +171,8 @@ class AlertDelivery(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     reason: Mapped[str | None] = mapped_column(String(500))
     next_retry_at: Mapped[datetime | None]
-    sent_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]  # delivered: the channel's provider accepted it
+    latency_ms: Mapped[float | None] = mapped_column(Double)  # snapshot written -> delivered (sent_at)
     provider_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

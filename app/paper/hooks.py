@@ -1,27 +1,22 @@
-"""Receivers on the scanner hooks: the order check after every 1-minute quotes cycle and
-the equity snapshot after the daily cycle (app/market/hooks.py isolates failures)."""
+"""Receivers on the scanner hooks: they only enqueue the paper jobs (app/paper/tasks.py),
+which call the ledger: the order check after every 1-minute quotes cycle (queue ``scans``:
+fills follow the quotes) and the equity snapshot after the daily cycle (``default``)."""
 from __future__ import annotations
 
-import logging
-
+from app.jobs import enqueue
 from app.market.hooks import after_daily_cycle, after_quotes_cycle
-
-log = logging.getLogger(__name__)
 
 
 @after_quotes_cycle.connect
 def check_open_orders(sender, **info) -> None:
-    from app.paper import services
-
-    stats = services.process_open_orders(stock_ids=info.get("stock_ids"), as_of=info.get("as_of"))
-    if stats.get("filled") or stats.get("rejected"):
-        log.info("paper order check: %s", {k: v for k, v in stats.items() if k != "reasons"})
+    as_of = info.get("as_of")
+    enqueue("scans", "app.paper.tasks.process_open_orders", info.get("stock_ids"),
+            as_of.isoformat() if as_of else None, job_timeout=120, result_ttl=600, failure_ttl=86400)
 
 
 @after_daily_cycle.connect
 def snapshot_equity(sender, **info) -> None:
-    from app.paper import services
-
-    session = info.get("session")
+    session, as_of = info.get("session"), info.get("as_of")
     if session is not None:
-        services.snapshot_equity(session, now=info.get("as_of"))
+        enqueue("default", "app.paper.tasks.snapshot_equity", session.isoformat(),
+                as_of.isoformat() if as_of else None, result_ttl=600, failure_ttl=86400)

@@ -1,44 +1,24 @@
 """The screener on the scanner hooks: saved-screen membership is recorded after every
-10-minute cycle (and after the daily cycle, whose indicators change what screens select).
-
-:data:`membership_changed` is sent once per cycle with ``changes`` = ``{screen_id:
-{"entered": [stock ids], "left": [stock ids]}}`` (screens with no change left out) and
-``as_of``: the alerts engine connects to it for "entered / left the screen" alerts.
-"""
+10-minute cycle and after the daily cycle (whose indicators change what screens select).
+The receivers only enqueue :func:`app.screener.tasks.record_memberships` (queue
+``default``); the alerts engine reads the recorded ScreenMembership rows for its
+"entered / left the screen" conditions (app/alerts/scopes.py)."""
 from __future__ import annotations
 
-import logging
-
-from blinker import Namespace
-
+from app.jobs import enqueue
 from app.market.hooks import after_daily_cycle, after_intraday_cycle
 
-log = logging.getLogger(__name__)
-signals = Namespace()
 
-#: sent after memberships are recorded: sender "screener", changes={...}, as_of=datetime
-membership_changed = signals.signal("screen-membership-changed")
-
-
-def _record(as_of=None) -> dict:
-    from app.screener import services
-
-    changes = services.update_memberships(now=as_of)
-    changed = {sid: c for sid, c in changes.items() if c["entered"] or c["left"]}
-    if changed:
-        log.info("saved-screen membership: %d screens changed", len(changed))
-        membership_changed.send("screener", changes=changed, as_of=as_of)
-    return changed
+def _enqueue(as_of, daily: bool) -> None:
+    enqueue("default", "app.screener.tasks.record_memberships", as_of.isoformat() if as_of else None, daily,
+            job_timeout=600, result_ttl=600, failure_ttl=86400)
 
 
 @after_intraday_cycle.connect
 def track_memberships(sender, **info) -> None:
-    _record(info.get("as_of"))
+    _enqueue(info.get("as_of"), daily=False)
 
 
 @after_daily_cycle.connect
 def track_memberships_daily(sender, **info) -> None:
-    from app.market.series import clear_bar_cache
-
-    clear_bar_cache()
-    _record(info.get("as_of"))
+    _enqueue(info.get("as_of"), daily=True)

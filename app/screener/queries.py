@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, select
 
 from app.errors import InvalidInput
 from app.extensions import db
+from app.market.queries import stock_rows  # noqa: F401  (moved down to market; re-exported)
 from app.market.series import BAR_FIELDS, build_series, clear_bar_cache
 from app.models.market import Snapshot, Stock, StockIndicator
 from app.models.screener import WatchlistItem
 from app.rules import CROSS_SECTION, RuleError, compile_rule
 from app.screener.definition import COLUMNS, FILTERS, TEXT, Filter, ScreenDefinition
+from app.watchlists.services import get_watchlist
 
 S, I, K = Snapshot, StockIndicator, Stock  # noqa: E741
 FORMULA_TIME_LIMIT = 3.0
@@ -96,8 +98,6 @@ def _base(columns, defn: ScreenDefinition, user=None, *, sql_filters=True) -> Se
         for f in defn.filters:
             q = q.where(filter_clause(f))
     if defn.watchlist_id is not None:
-        from app.watchlists.services import get_watchlist
-
         wl = get_watchlist(user, defn.watchlist_id) if user is not None else None
         if wl is None:
             raise InvalidInput("Unknown watchlist.", field="wl")
@@ -223,21 +223,6 @@ def matching_ids(defn: ScreenDefinition, *, user=None, force_formula: bool = Fal
     except RuleError as exc:
         raise InvalidInput(f"Formula: {exc}", field="q") from None
     return frame["id"].to_numpy()[mask].astype(int).tolist()
-
-
-def stock_rows(stock_ids: list[int]) -> dict[int, dict]:
-    """Quote columns for a set of stocks (watchlists, home widget)."""
-    if not stock_ids:
-        return {}
-    cols = [K.id.label("stock_id"), K.symbol, K.name, S.price, S.change, S.change_pct, S.volume,
-            S.rel_volume, S.as_of, S.source, literal(1).label("_")]
-    out = {}
-    for start in range(0, len(stock_ids), 900):
-        q = (select(*cols).select_from(K).outerjoin(S, S.stock_id == K.id)
-             .where(K.id.in_(stock_ids[start:start + 900])))
-        for r in db.session.execute(q):
-            out[r.stock_id] = dict(r._mapping)
-    return out
 
 
 def top_movers(limit: int = 5) -> dict[str, list[dict]]:

@@ -10,8 +10,11 @@ For other domains (alerts, strategies) -- read-only helpers:
   members recorded by the last 10-minute cycle;
 * :func:`membership_changes(screen, since) <membership_changes>` -- ``{"entered": [...],
   "left": [...]}`` of :class:`MembershipChange` since a time;
-* :func:`update_memberships` -- called by the 10-minute hook (:mod:`app.screener.hooks`);
-  returns the changes per screen, for the alerts engine to notify on.
+* :func:`update_memberships` -- run by the job the 10-minute and daily hooks enqueue
+  (:mod:`app.screener.hooks` -> :func:`app.screener.tasks.record_memberships`); returns the
+  changes per screen (alerts read the recorded ScreenMembership rows);
+* :func:`readable_by` / :func:`screen_stock_ids` -- what another user may resolve through a
+  screen: never the owner's watchlist.
 """
 from __future__ import annotations
 
@@ -61,9 +64,30 @@ def get_screen(user, screen_id, *, allow_public: bool = False) -> SavedScreen:
     if allow_public:
         cond = or_(cond, SavedScreen.is_public.is_(True))
     screen = db.session.scalar(select(SavedScreen).where(SavedScreen.id == screen_id, cond))
-    if screen is None:
+    if screen is None or not readable_by(user.id, screen):
         raise NotFound("No such screen.")
     return screen
+
+
+def readable_by(user_id: int, screen: SavedScreen) -> bool:
+    """May ``user_id`` resolve what the screen selects? Its owner always; anyone else only
+    when it is public AND not scoped to a watchlist: the owner's watchlist is never resolved
+    for another user through a public object (a row saved before the rule was enforced
+    on every write included)."""
+    if screen.owner_id == user_id:
+        return True
+    return bool(screen.is_public) and screen_definition(screen).watchlist_id is None
+
+
+def screen_stock_ids(user_id: int, screen: SavedScreen) -> list[int] | None:
+    """The stock ids the screen selects, as ``user_id`` may see them: the members recorded
+    by the last 10-minute cycle (evaluated now when never recorded); None when the screen is
+    not readable by that user (see :func:`readable_by`)."""
+    if not readable_by(user_id, screen):
+        return None
+    if screen.membership_as_of is None:  # never evaluated by the 10-minute cycle yet
+        return sorted(evaluate_screen(screen))
+    return sorted(screen_member_ids(screen))
 
 
 def screen_definition(screen: SavedScreen) -> ScreenDefinition:
@@ -107,14 +131,20 @@ def _validated(user, definition: ScreenDefinition) -> dict:
     return definition.to_dict()
 
 
+def _check_public_scope(definition: dict, is_public: bool) -> None:
+    """The rule every write enforces (create, re-define, toggle public): a screen scoped to
+    one of the owner's watchlists stays private, or its public page would hand the list out."""
+    if is_public and ScreenDefinition.from_dict(definition or {}).watchlist_id is not None:
+        raise InvalidInput("A screen limited to your watchlist cannot be public.", field="is_public")
+
+
 def save_screen(user, name: str, definition: ScreenDefinition, *, is_public: bool = False) -> SavedScreen:
     name = _clean_name(name)
     data = _validated(user, definition)
     _check_limit(user)
     if not _unique_name(user, name):
         raise InvalidInput("You already have a screen with this name.", field="name")
-    if is_public and definition.watchlist_id is not None:
-        raise InvalidInput("A screen limited to your watchlist cannot be public.", field="is_public")
+    _check_public_scope(data, bool(is_public))
     screen = SavedScreen(owner_id=user.id, name=name, definition=data, is_public=bool(is_public), clones=0)
     db.session.add(screen)
     db.session.commit()
@@ -128,13 +158,12 @@ def update_screen(user, screen_id, *, name: str | None = None, definition: Scree
         name = _clean_name(name)
         if not _unique_name(user, name, exclude=screen.id):
             raise InvalidInput("You already have a screen with this name.", field="name")
+    data = _validated(user, definition) if definition is not None else screen.definition
+    public = bool(is_public) if is_public is not None else bool(screen.is_public)
+    _check_public_scope(data, public)  # on the resulting state, whichever part changes
+    if name is not None:
         screen.name = name
-    if definition is not None:
-        screen.definition = _validated(user, definition)
-    if is_public is not None:
-        if is_public and screen_definition(screen).watchlist_id is not None:
-            raise InvalidInput("A screen limited to your watchlist cannot be public.", field="is_public")
-        screen.is_public = bool(is_public)
+    screen.definition, screen.is_public = data, public
     screen.updated_at = utcnow()
     db.session.commit()
     return screen

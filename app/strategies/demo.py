@@ -66,9 +66,9 @@ def _et(day: dt.date, hh: int, mm: int) -> dt.datetime:
 def load_demo_strategies(n: int = N_STRATEGIES, sessions: int = SESSIONS, seed: int = 8) -> dict:
     """Create, backtest and forward-track the demo strategies (once: idempotent)."""
     from app.auth.services import create_user, find_user_by_email
-    from app.cli import random_password
     from app.models.market import Stock
     from app.paper import services as ledger
+    from app.security import random_password
     from app.strategies import data as sdata
     from app.strategies import queries, services, tracking
 

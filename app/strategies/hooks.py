@@ -1,20 +1,15 @@
-"""After the daily cycle: forward-track every strategy (orders for the next open through the
-paper ledger), then rebuild the leaderboard. Runs in the scanner's finalising job, after
-the day's bars and indicators are written; the market hooks isolate failures."""
+"""After the daily cycle: enqueue the forward tracking of every strategy (orders for the next
+open through the paper ledger) and the leaderboard rebuild -- one job,
+:func:`app.strategies.tasks.track_and_rank`, run after the day's bars and indicators are
+committed (the receiver only enqueues it; app/market/hooks.py)."""
 from __future__ import annotations
 
-import logging
-
+from app.jobs import enqueue
 from app.market.hooks import after_daily_cycle
-
-log = logging.getLogger(__name__)
 
 
 @after_daily_cycle.connect
 def forward_track(sender, **info) -> None:
-    from app.strategies.queries import rebuild_leaderboard
-    from app.strategies.tracking import track_all
-
-    stats = track_all(until=info.get("session"))
-    board = rebuild_leaderboard()
-    log.info("strategies after the daily cycle: %s, leaderboard %s", stats, board)
+    session = info.get("session")
+    enqueue("default", "app.strategies.tasks.track_and_rank", session.isoformat() if session else None,
+            job_timeout=3600, result_ttl=600, failure_ttl=86400)

@@ -158,12 +158,12 @@ def _symbols_of(stock_ids) -> list[str]:
     return [names[i] for i in ids if i in names][:MAX_SYMBOLS]
 
 
-def _screen_ids(screen) -> list[int]:
+def _screen_ids(screen, user_id: int) -> list[int] | None:
+    """The screen's stock ids as the strategy's owner may see them (None: not readable --
+    another user's watchlist is never resolved through their screen)."""
     from app.screener import services as screener
 
-    if screen.membership_as_of is None:  # never evaluated by the 10-minute cycle yet
-        return sorted(screener.evaluate_screen(screen))
-    return sorted(screener.screen_member_ids(screen))
+    return screener.screen_stock_ids(user_id, screen)
 
 
 def universe_symbols(strategy: Strategy) -> list[str]:
@@ -174,7 +174,9 @@ def universe_symbols(strategy: Strategy) -> list[str]:
 
         return _symbols_of(watchlist_stock_ids(strategy.watchlist_id))
     if strategy.universe_kind == "screen" and strategy.screen is not None:
-        return _symbols_of(_screen_ids(strategy.screen))
+        ids = _screen_ids(strategy.screen, strategy.owner_id)
+        if ids is not None:
+            return _symbols_of(ids)
     return strategy.symbols
 
 
@@ -203,7 +205,7 @@ def _universe(user, fields: dict[str, Any]) -> dict[str, Any]:
         screen = get_screen(user, fields.get("screen_id"), allow_public=True)
     except NotFound:
         raise InvalidInput("Choose one of your saved screens (or a public one).", field="screen_id") from None
-    symbols = _symbols_of(_screen_ids(screen))
+    symbols = _symbols_of(_screen_ids(screen, user.id) or [])
     if not symbols:
         raise InvalidInput(f"The screen “{screen.name}” selects no stock right now.", field="screen_id")
     return {"universe_kind": kind, "universe": ",".join(symbols), "watchlist_id": None, "screen_id": screen.id}
@@ -423,7 +425,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
                    slippage_bps: Any = 5, commission: Any = 0) -> Backtest:
     """Check the plan limit, record a Backtest and queue it as a job with a JobRun."""
     from app.jobs import start_job
-    from app.strategies.tasks import run_backtest
+    run_backtest = "app.strategies.tasks.run_backtest"  # by dotted path: tasks import these services
 
     strategy = get_owned(user, strategy_id)
     d0, d1 = _date(start, "start", "Start"), _date(end, "end", "End")
@@ -597,7 +599,7 @@ def recalculate(user, strategy_id: Any):
     """Owner only: queue a recomputation of this strategy's leaderboard rows (its scores in
     every timeframe; the boards it is in are re-ranked), at most once a minute per strategy."""
     from app.jobs import start_job
-    from app.strategies.tasks import recalculate_job
+    recalculate_job = "app.strategies.tasks.recalculate_job"  # by dotted path: tasks import these services
 
     strategy = get_owned(user, strategy_id)
     _recalc_throttle(strategy.id)

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from app.billing.plans import plan_for
 from app.errors import InvalidInput, LimitReached, NotFound
 from app.extensions import db
+from app.market.queries import stock_rows
 from app.models.market import Snapshot, Stock
 from app.models.screener import Watchlist, WatchlistItem
 
@@ -84,8 +85,6 @@ def counts(user) -> dict[int, int]:
 
 def item_views(watchlist: Watchlist, sort: str = "added", direction: str = "asc") -> list[dict]:
     """Items with their live quote and change since added."""
-    from app.screener.queries import stock_rows
-
     items = list(db.session.scalars(select(WatchlistItem).where(WatchlistItem.watchlist_id == watchlist.id)
                                     .order_by(WatchlistItem.id)))
     quotes = stock_rows([i.stock_id for i in items])

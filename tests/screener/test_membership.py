@@ -1,5 +1,5 @@
 """Saved-screen membership: recorded by the 10-minute hook, entered/left since a time,
-markers on the screener page, the signal for alerts."""
+markers on the screener page, and the job the hooks enqueue."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +10,7 @@ from app.extensions import db
 from app.market import hooks as market_hooks
 from app.models import ScreenMembership, Snapshot
 from app.screener import services
-from app.screener.hooks import membership_changed
+from app.screener.tasks import record_memberships
 from tests.screener.test_routes import defn
 
 T0 = dt.datetime(2026, 11, 26, 15, 0, tzinfo=dt.UTC)
@@ -19,25 +19,17 @@ T1 = dt.datetime(2026, 11, 27, 15, 0, tzinfo=dt.UTC)
 
 def test_membership_is_tracked_by_the_10_minute_hook(universe, trader):
     screen = services.save_screen(trader, "Gainers", defn("f=change_pct:gt:0"))
-    seen = []
-
-    def receiver(sender, **info):
-        seen.append(info["changes"])
-
-    membership_changed.connect(receiver)
-    try:
-        errors = market_hooks.emit(market_hooks.after_intraday_cycle, "10m", run_id=1, version=1, as_of=T0)
-        assert errors == []
-        assert {s.symbol for s in services.screen_members(screen)} == {"AAA", "EEE"}
-        # BBB turns positive, EEE negative
-        db.session.get(Snapshot, universe["BBB"].id).change_pct = 1.0
-        db.session.get(Snapshot, universe["EEE"].id).change_pct = -1.0
-        db.session.commit()
-        market_hooks.emit(market_hooks.after_intraday_cycle, "10m", run_id=2, version=2, as_of=T1)
-    finally:
-        membership_changed.disconnect(receiver)
+    errors = market_hooks.emit(market_hooks.after_intraday_cycle, "10m", run_id=1, version=1, as_of=T0)
+    assert errors == []
+    assert {s.symbol for s in services.screen_members(screen)} == {"AAA", "EEE"}
+    # BBB turns positive, EEE negative
+    db.session.get(Snapshot, universe["BBB"].id).change_pct = 1.0
+    db.session.get(Snapshot, universe["EEE"].id).change_pct = -1.0
+    db.session.commit()
+    # the job the hook enqueues returns the screens that changed
+    changed = record_memberships(T1.isoformat())
+    assert changed == {screen.id: {"entered": [universe["BBB"].id], "left": [universe["EEE"].id]}}
     assert services.screen_member_ids(screen) == {universe["AAA"].id, universe["BBB"].id}
-    assert seen[-1] == {screen.id: {"entered": [universe["BBB"].id], "left": [universe["EEE"].id]}}
     changes = services.membership_changes(screen, T1 - dt.timedelta(hours=1))
     assert [c.symbol for c in changes["entered"]] == ["BBB"]
     assert [c.symbol for c in changes["left"]] == ["EEE"]

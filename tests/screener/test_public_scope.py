@@ -13,7 +13,7 @@ from app.models import SavedScreen
 from app.screener import services
 from app.strategies import services as strategies
 from app.watchlists import services as watchlists
-from tests.alerts.conftest import on_plan
+from tests.factories import on_plan
 from tests.screener.test_routes import defn
 
 RULES = dict(category="swing", entry_rule="close > open", exit_rule="close < open", sizing_pct="10",

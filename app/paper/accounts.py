@@ -108,7 +108,20 @@ def open_managed_account(owner, name: str, starting_balance: Any = DEFAULT_BALAN
     tracking). Hidden from /paper, outside the plan limit, reachable only through the
     system API (:func:`app.paper.orders.place_system_order`, :func:`reset_managed`)."""
     settings = _settings(name, starting_balance, slippage_bps, commission, position_cap_pct)
+    settings["name"] = _free_name(owner, settings["name"])
     return _create(owner, settings, allow_short, managed=True)
+
+
+def _free_name(owner, name: str) -> str:
+    """``name``, or ``name (2)``, ``(3)``...: account names are unique per owner, and a
+    managed account is hidden from its owner, who may already use the name for one of theirs."""
+    taken = set(db.session.scalars(select(PaperAccount.name).where(PaperAccount.owner_id == owner.id,
+                                                                    PaperAccount.name.startswith(name))))
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} ({n})"
+    return candidate
 
 
 def _wipe(account: PaperAccount, starting_balance: Any) -> PaperAccount:

@@ -136,3 +136,17 @@ def test_no_module_outside_app_paper_writes_ledger_rows():
         text = path.read_text()
         offenders += [f"{rel}: {m.group(0)}" for rx in writes for m in rx.finditer(text)]
     assert offenders == []
+
+
+def test_tracking_a_strategy_whose_account_name_the_owner_already_uses(owner, bars):
+    """The managed account is hidden from its owner, who may already have an account called
+    "Strategy #N": tracking still starts (a free name is chosen), never a 500."""
+    bars.add("UP", closes=np.full(41, 100.0))
+    s = services.create_strategy(owner, name="Named", category="momentum", universe="UP",
+                                 entry_rule="change_pct > 5", exit_rule="change_pct < -5", sizing_pct="20",
+                                 visibility="public")
+    mine = ledger.open_account(owner, f"Strategy #{s.id}")
+    s = services.start_tracking(owner, s.id)
+    managed = _db.session.get(PaperAccount, s.paper_account_id)
+    assert managed.managed and managed.name == f"Strategy #{s.id} (2)"
+    assert ledger.get_account(owner, mine.id).name == f"Strategy #{s.id}"

@@ -22,11 +22,11 @@ def configure_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        uid, _, version = user_id.partition(":")
-        if not uid.isdigit():
+        uid, _, _versions = user_id.partition(":")
+        if not uid.isdigit() or len(uid) > 18:
             return None
         user = db.session.get(User, int(uid))
-        if user is None or not user.active or str(user.auth_version) != version:
+        if user is None or not user.active or user.get_id() != user_id:
             return None
         return user
 

@@ -109,6 +109,9 @@ def mark_logged_in(user: User, method: str = "password") -> None:
 
 
 def mark_logged_out(user: User) -> None:
+    """End the sign-in server-side: the session and remember-me cookies carry the old
+    session_version, so a copy captured before sign-out signs nobody in afterwards."""
+    user.session_version = (user.session_version or 1) + 1
     audit.record(audit.LOGOUT, user=user)
     db.session.commit()
 

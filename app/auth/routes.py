@@ -37,7 +37,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            services.register(form.email.data, form.display_name.data, form.password.data)
+            services.register(form.email.data, form.display_name.data, form.password.data, ip=client_ip())
         except InvalidInput as exc:
             apply_error(form, exc)
         else:
@@ -81,11 +81,10 @@ def login_2fa():
         return redirect(url_for("auth.login"))
     form = TwoFactorLoginForm()
     if form.validate_on_submit():
-        throttle.check(f"2fa:{user.id}", client_ip(), scope="2fa")
+        throttle.attempt(f"2fa:{user.id}", client_ip(), scope="2fa")
         if twofactor.verify_login_code(user, form.code.data):
-            throttle.reset_account(f"2fa:{user.id}", scope="2fa")
+            throttle.succeeded(f"2fa:{user.id}", client_ip(), scope="2fa")
             return _complete(user, pending.get("remember", False), pending.get("next"), pending.get("method", "password"))
-        throttle.record_failure(f"2fa:{user.id}", client_ip(), scope="2fa")
         form.code.errors = ["That code is not correct. Codes change every 30 seconds; try the current one."]
     return render_form("auth/login_2fa.html", "auth/_login_2fa_form.html", form)
 
@@ -132,7 +131,7 @@ def confirm_email_change(token: str):
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(form.email.data, ip=client_ip())
         return render_template("auth/forgot_sent.html", email=services.normalise_email(form.email.data))
     return render_form("auth/forgot.html", "auth/_forgot_form.html", form)
 

@@ -2,6 +2,22 @@
 from __future__ import annotations
 
 
+# Ids are INTEGER (32-bit) columns on PostgreSQL; SQLite overflows past 2^63.
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value) -> int:
+    """An id from user input (URL, query string, form field) as an int in the database's
+    range; ValueError otherwise, so callers answer it like any other unknown id."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        raise ValueError(f"not an id: {text[:20]!r}")
+    number = int(text)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(f"not an id: {number}")
+    return number
+
+
 class DomainError(Exception):
     status_code = 400
 

@@ -10,8 +10,9 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from app.errors import DomainError, Throttled
+from app.errors import MAX_ID, DomainError, Throttled
 from app.htmx import add_vary, is_htmx
 from app.navigation import NAV
 
@@ -65,6 +66,43 @@ def register_error_handlers(app: Flask) -> None:
     def unhandled(exc: Exception):
         log.exception("unhandled error (request id %s) on %s %s", g.get("request_id"), request.method, request.path)
         return render_error(500, None)
+
+
+# --- input guards: hostile values get a 4xx before they reach the database ------------------
+
+NUL_MESSAGE = "Text cannot contain NUL characters (\\0). Remove them and try again."
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` bounded to the database's id range: a larger number is a 404 like any
+    unknown id, instead of an overflow inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any blueprint is registered: rules bind their converters when added."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def _has_nul() -> bool:
+    if "\x00" in request.path:
+        return True
+    for source in (request.args, request.form if request.method in ("POST", "PUT", "PATCH") else None):
+        if source and any("\x00" in key or "\x00" in value for key, value in source.items(multi=True)):
+            return True
+    return False
+
+
+def register_input_guards(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL text columns cannot store NUL: refuse it up front, whatever the route.
+        if _has_nul():
+            return render_error(400, NUL_MESSAGE)
+        return None
 
 
 CSP = "; ".join(

@@ -44,7 +44,7 @@ from sqlalchemy import bindparam, delete, func, insert, or_, select, tuple_, upd
 
 from app.billing.plans import plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound, Throttled
+from app.errors import InvalidInput, LimitReached, NotFound, Throttled, parse_id
 from app.extensions import db
 from app.models import Snapshot, Stock, StockIndicator, User
 from app.models.alerts import (
@@ -368,8 +368,8 @@ def _scope_ref(user, kind: str, ref_id) -> int:
     if not scopes.available(kind):
         raise InvalidInput(f"{label.capitalize()} alerts are not available yet.", field="scope_kind")
     try:
-        ref_id = int(ref_id)
-    except (TypeError, ValueError):
+        ref_id = parse_id(ref_id)
+    except ValueError:
         raise InvalidInput(f"Choose a {label}.", field=field_name) from None
     if not scopes.owns(user, kind, ref_id):
         raise InvalidInput(f"Choose one of your {label}s.", field=field_name)

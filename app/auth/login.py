@@ -43,8 +43,9 @@ def configure_login(app: Flask) -> None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in (no open redirects)."""
-    if not target:
+    """Only same-site relative paths are followed after sign-in (no open redirects). Control
+    characters (CR/LF would split the Location header) make the target unusable."""
+    if not target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -51,7 +51,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.billing.plans import plan_for
 from app.database import utcnow
-from app.errors import Conflict, InvalidInput, LimitReached, NotFound
+from app.errors import Conflict, InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.market import calendar as mcal
 from app.models.market import Snapshot, Stock
@@ -127,8 +127,8 @@ def session_for(now: dt.datetime) -> dt.date:
 # ===================================================================== accounts
 def _owned_account(user, account_id: int, lock: bool = False) -> PaperAccount:
     try:
-        account_id = int(account_id)
-    except (TypeError, ValueError):
+        account_id = parse_id(account_id)
+    except ValueError:
         raise NotFound("No such paper account.") from None
     account = db.session.scalar(select(PaperAccount).where(
         PaperAccount.id == account_id, PaperAccount.owner_id == user.id, PaperAccount.managed.is_(False)))
@@ -633,8 +633,8 @@ def place_order(user_or_account, account_id: int | None = None, *, symbol: str, 
 def cancel_order(user, order_id: int) -> Order:
     """Cancel a live order of the user's (its pending bracket legs with it)."""
     try:
-        order_id = int(order_id)
-    except (TypeError, ValueError):
+        order_id = parse_id(order_id)
+    except ValueError:
         raise NotFound("No such order.") from None
     order = db.session.scalar(select(Order).join(PaperAccount, PaperAccount.id == Order.account_id)
                               .where(Order.id == order_id, PaperAccount.owner_id == user.id))

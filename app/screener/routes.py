@@ -10,7 +10,7 @@ import io
 from flask import Response, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
@@ -101,7 +101,10 @@ def _etag(defn: ScreenDefinition, page: int) -> str | None:
         from app.extensions import db
         from app.models.screener import SavedScreen
 
-        sc = db.session.get(SavedScreen, int(request.args["screen"])) if request.args["screen"].isdigit() else None
+        try:
+            sc = db.session.get(SavedScreen, parse_id(request.args["screen"]))
+        except ValueError:
+            sc = None
         parts.append(str(sc.membership_as_of if sc else None))
     return "scr-" + hashlib.blake2s("|".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -256,7 +259,7 @@ def _definition_from_form() -> ScreenDefinition:
 def _back(defn: ScreenDefinition | None = None, screen=None) -> str:
     if screen is not None:
         return url_for("screener.open_screen", screen_id=screen.id)
-    return _page_url(defn) if defn is not None else url_for("screener.screens")
+    return _page_url(defn, 1) if defn is not None else url_for("screener.screens")
 
 
 @bp.post("/screens")

@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 
 from app.billing.plans import plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.models.market import Stock
 from app.models.screener import SavedScreen, ScreenMembership
@@ -54,8 +54,8 @@ def public_screens(q: str = "", limit: int = 50, offset: int = 0) -> tuple[list[
 def get_screen(user, screen_id, *, allow_public: bool = False) -> SavedScreen:
     """The user's screen (or a public one when ``allow_public``); NotFound otherwise."""
     try:
-        screen_id = int(screen_id)
-    except (TypeError, ValueError):
+        screen_id = parse_id(screen_id)
+    except ValueError:
         raise NotFound("No such screen.") from None
     cond = SavedScreen.owner_id == user.id
     if allow_public:

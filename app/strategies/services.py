@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.billing.plans import plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.models.strategies import (
     ARCHIVED,
@@ -72,8 +72,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 # ===================================================================== lookups
 def _int_id(value: Any) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return parse_id(value)
+    except ValueError:
         raise NotFound("No such strategy.") from None
 
 

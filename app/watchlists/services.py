@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import func, select, update
 
 from app.billing.plans import plan_for
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.models.market import Snapshot, Stock
 from app.models.screener import Watchlist, WatchlistItem
@@ -48,8 +48,8 @@ def list_watchlists(user) -> list[Watchlist]:
 def get_watchlist(user, watchlist_id) -> Watchlist | None:
     """The user's list, or None (for another user's id too)."""
     try:
-        watchlist_id = int(watchlist_id)
-    except (TypeError, ValueError):
+        watchlist_id = parse_id(watchlist_id)
+    except ValueError:
         return None
     if user is None or not getattr(user, "id", None):
         return None

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from app.errors import MAX_ID, DomainError, Throttled
+from app.errors import MAX_ID, DomainError, LimitReached, Throttled
 from app.htmx import add_vary, is_htmx
 from app.navigation import NAV
 
@@ -21,7 +21,7 @@ ET = ZoneInfo("America/New_York")
 
 ERROR_TITLES = {
     400: "Bad request",
-    403: "Not allowed",
+    403: "Not allowed",  # plan limits say which limit instead (see LimitReached)
     404: "Page not found",
     405: "Method not allowed",
     409: "Conflict",
@@ -33,11 +33,14 @@ ERROR_TITLES = {
 }
 
 
-def render_error(status: int, message: str | None = None, headers: dict | None = None):
+def render_error(status: int, message: str | None = None, headers: dict | None = None, *,
+                 usage: str | None = None, link: str | None = None, link_label: str = "See plans and limits"):
+    """The error page, or its fragment for HTMX. `usage` and `link` (a plan limit's usage and
+    the plans page, or where to go back to) are shown beside the message."""
     title = ERROR_TITLES.get(status, "Error")
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    body = render_template(template, status=status, title=title, message=message,
-                           request_id=g.get("request_id"))
+    body = render_template(template, status=status, title=title, message=message, usage=usage, link=link,
+                           link_label=link_label, request_id=g.get("request_id"))
     response = add_vary(Flask.response_class(body, status=status, mimetype="text/html"))
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -52,6 +55,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        if isinstance(exc, LimitReached):
+            return render_error(exc.status_code, exc.message, headers, usage=exc.usage, link=exc.upgrade_url)
         return render_error(exc.status_code, exc.message, headers)
 
     @app.errorhandler(HTTPException)

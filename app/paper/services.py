@@ -49,9 +49,9 @@ from flask import current_app
 from sqlalchemy import Double, and_, bindparam, case, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, plan_for
 from app.database import utcnow
-from app.errors import Conflict, InvalidInput, LimitReached, NotFound, parse_id
+from app.errors import Conflict, InvalidInput, NotFound, parse_id
 from app.extensions import db
 from app.market import calendar as mcal
 from app.models.market import Snapshot, Stock
@@ -174,10 +174,9 @@ def open_account(user, name: str = "Paper account", starting_balance: Any = DEFA
     fee = _money(commission, "commission", maximum=Decimal("1000"), label="Commission")
     cap = _money(position_cap_pct, "position_cap_pct", minimum=Decimal("1"), maximum=Decimal("100"),
                  label="Position cap %")
-    limit = plan_for(user).limit("paper_accounts")
-    if limit is not None and not managed and len(list_accounts(user)) >= limit:
-        raise LimitReached(f"Your plan allows {limit} paper account{'s' if limit != 1 else ''}. "
-                           "Upgrade your plan to open more.")
+    if not managed:
+        enforce_limit(user, plan_for(user), "paper_accounts", lambda: len(list_accounts(user)), noun="paper accounts",
+                      message="Your plan allows {limit} paper account{s}. Upgrade your plan to open more.")
     if not managed and db.session.scalar(select(PaperAccount.id).where(PaperAccount.owner_id == user.id,
                                                                        PaperAccount.name == name)):
         raise InvalidInput("You already have an account with this name.", field="name")

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.series import bars_key
+from app.web import render_error
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
 from app.screener.definition import (
@@ -276,13 +277,18 @@ def save():
 
 
 def _refused(exc, defn=None):
+    """A refused save: the form's error line for HTMX, else an error page that links back to
+    the screen (or, for a plan limit, to the plans)."""
+    limit = isinstance(exc, LimitReached)
+    status = 403 if limit else 422
+    usage = exc.usage if limit else None
     if is_htmx():
-        status = 422 if isinstance(exc, InvalidInput) else 403
-        body = render_template("screener/_save_error.html", message=exc.message,
-                               upgrade=isinstance(exc, LimitReached))
+        body = render_template("screener/_save_error.html", message=exc.message, upgrade=limit, usage=usage,
+                               plans_url=exc.upgrade_url if limit else None)
         return add_vary(make_response(body, status))
-    flash(exc.message, "error")
-    return redirect(_back(defn))
+    if limit:
+        return render_error(status, exc.message, usage=usage, link=exc.upgrade_url)
+    return render_error(status, exc.message, link=_back(defn), link_label="Back to the screener")
 
 
 @bp.post("/screens/<int:screen_id>/update")

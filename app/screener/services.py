@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound, parse_id
+from app.errors import InvalidInput, NotFound, parse_id
 from app.extensions import db
 from app.models.market import Stock
 from app.models.screener import SavedScreen, ScreenMembership
@@ -86,11 +86,8 @@ def _unique_name(user, name: str, exclude: int | None = None) -> bool:
 
 
 def _check_limit(user) -> None:
-    plan = plan_for(user)
-    limit = plan.limit("saved_screens")
-    if limit is not None and len(list_screens(user)) >= limit:
-        raise LimitReached(f"Your {plan.name} plan allows {limit} saved screen{'s' if limit != 1 else ''}. "
-                           "Upgrade your plan to raise the limit.")
+    enforce_limit(user, plan_for(user), "saved_screens", lambda: len(list_screens(user)), noun="saved screens",
+                  message="Your {plan} plan allows {limit} saved screen{s}. Upgrade your plan to raise the limit.")
 
 
 def _validated(user, definition: ScreenDefinition) -> dict:

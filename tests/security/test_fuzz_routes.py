@@ -66,7 +66,7 @@ def _build_url(rule, value):
     for arg, conv in rule._converters.items():
         numeric = isinstance(conv, IntegerConverter)
         filled = value if (not numeric or value.lstrip("-").isdigit()) else "1"
-        path = re.sub(r"<(?:[^<>:]+:)?" + re.escape(arg) + r">", lambda _: filled, path)
+        path = re.sub(r"<(?:[^<>:]+:)?" + re.escape(arg) + r">", lambda _, f=filled: f, path)
     return path
 
 

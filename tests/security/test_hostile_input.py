@@ -64,11 +64,14 @@ def test_crlf_in_next_of_quick_add_falls_back_to_the_list(client, csrf, db, trad
     assert r.status_code == 303 and r.headers["Location"].startswith("/watchlists/")
 
 
-def test_refused_screen_save_without_htmx_redirects_back_with_the_message(client, csrf, db, trader):
+def test_refused_screen_save_without_htmx_is_422_with_the_message(client, csrf, db, trader):
+    r = _post(client, csrf, "/screener/screens", page="/screener", name="Empty", qs="f=rsi:lt:30")
+    assert r.status_code == 303  # a valid save still works
     r = _post(client, csrf, "/screener/screens", page="/screener", name="Empty", qs="")
-    assert r.status_code == 303 and r.headers["Location"] == "/screener"
-    page = client.get("/screener").get_data(as_text=True)
-    assert "Add at least one filter or a formula before saving." in page
+    assert r.status_code == 422
+    body = r.get_data(as_text=True)
+    assert "Add at least one filter or a formula before saving." in body
+    assert 'href="/screener"' in body and "Back to the screener" in body
 
 
 @pytest.mark.parametrize("url, field", [("/watchlists", "name"), ("/account/profile", "display_name")])

@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.series import bars_key
-from app.web import render_error
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
 from app.screener.definition import (
@@ -27,6 +26,7 @@ from app.screener.definition import (
     ScreenDefinition,
 )
 from app.screener.presets import PRESETS
+from app.web import render_error
 
 POLL_SECONDS = 30
 CSV_FORMATS = {"price": "{:.4f}", "change": "{:.4f}", "num": "{:.4f}", "signed": "{:.4f}"}

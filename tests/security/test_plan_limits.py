@@ -32,9 +32,10 @@ def _create_watchlist(user, i):
 
 
 def _save_screen(user, i):
+    from werkzeug.datastructures import MultiDict
+
     from app.screener import services
     from app.screener.definition import ScreenDefinition
-    from werkzeug.datastructures import MultiDict
 
     services.save_screen(user, f"Screen {i}", ScreenDefinition.parse(MultiDict([("f", "rsi:lt:30")])))
 

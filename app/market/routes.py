@@ -23,7 +23,8 @@ RHYTHMS = {"1m": "1-minute quotes", "10m": "10-minute intraday", "1d": "Daily ba
 def search():
     q = request.args.get("q", "").strip()[:40]
     results = queries.search_stocks(q, limit=8 if is_htmx() else 50)
-    if not is_htmx() and request.args.get("go") and results and results[0].symbol == q.upper():
+    # Enter in a search box (go=1): an exact symbol, or the only match, opens that stock at once
+    if not is_htmx() and request.args.get("go") and results and (results[0].symbol == q.upper() or len(results) == 1):
         return redirect(url_for("market.stock", symbol=results[0].symbol))
     return render_view("market/search.html", "market/_search_results.html", q=q, results=results)
 
@@ -42,7 +43,16 @@ def stock(symbol: str):
     if view is None:
         return _not_found(symbol)
     return render_template("market/stock.html", v=view, ranges=list(queries.RANGES),
-                           simulated=_simulated(view))
+                           simulated=_simulated(view), **_stock_actions())
+
+
+def _stock_actions() -> dict:
+    """The trader's watchlists (for "+ Watch") and paper accounts (for Buy / Sell)."""
+    from app.paper.services import list_accounts
+    from app.watchlists.services import list_watchlists
+
+    user = current_user._get_current_object()
+    return {"watchlists": list_watchlists(user), "accounts": list_accounts(user)}
 
 
 def _simulated(view) -> bool:
@@ -133,3 +143,38 @@ def admin_remove_proxy(proxy_id: int):
     _audit(audit.PROXY_REMOVED, proxy_id=proxy_id)
     flash("Proxy removed from the pool.", "success")
     return redirect(url_for("market.admin_scanners"))
+
+
+@bp.post("/admin/scanners/listings")
+@admin_required
+def admin_import_listings():
+    """Universe upkeep from an uploaded NASDAQ Trader symbol file."""
+    from app.market import listings
+
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a nasdaqlisted.txt or otherlisted.txt file to import.", "error")
+        return redirect(url_for("market.admin_scanners"))
+    try:
+        parsed, res = listings.import_bytes(upload.read(listings.MAX_BYTES + 1))
+    except InvalidInput as exc:
+        db.session.rollback()
+        flash(f"Nothing imported: {exc.message}", "error")
+        return redirect(url_for("market.admin_scanners"))
+    _audit(audit.SCAN_RUN, scan="listings-import", file=parsed.kind, added=len(res.added),
+           deactivated=len(res.deactivated))
+    flash(f"{upload.filename}: {res.summary()}.", "success")
+    return redirect(url_for("market.admin_scanners"))
+
+
+# --------------------------------------------------------------------------- template globals
+@bp.app_template_global("market_strip")
+def market_strip_global() -> list[dict]:
+    """The market strip's rows (templates/_partials/_market_strip.html)."""
+    return queries.market_strip()
+
+
+@bp.app_template_global("market_is_simulated")
+def market_is_simulated() -> bool:
+    """Whether the prices on the page come from the simulated provider (the label partial)."""
+    return services.provider_is_simulated()

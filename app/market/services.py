@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from app.database import utcnow
 from app.extensions import db
 from app.market import calendar as mcal
-from app.market import compute, hooks, proxies
+from app.market import compute, fundamentals, hooks, proxies
 from app.market.fetching import FetchStats, NoLimit, RateLimiter, fetch_batched
 from app.market.providers import BarBatch, Provider, QuoteBatch, get_provider
 from app.models.market import (
@@ -221,14 +221,18 @@ def seed_universe(rows: Iterable[dict] | None = None) -> int:
     if not rows:
         return 0
     now = utcnow()
-    df = pd.DataFrame(rows)[["symbol", "name", "exchange", "sector", "industry"]]
+    df = pd.DataFrame(rows)
+    if "asset_type" not in df:
+        df["asset_type"] = "stock"
+    df = df[["symbol", "name", "exchange", "sector", "industry", "asset_type"]].copy()
+    df["asset_type"] = df["asset_type"].fillna("stock")
     df["symbol"] = df["symbol"].str.upper()
     df = df.drop_duplicates("symbol", keep="last")
     df["active"] = True
     df["created_at"] = now
     df["updated_at"] = now
     n = bulk_upsert(Stock.__table__, df, ["symbol"],
-                    update_cols=["name", "exchange", "sector", "industry", "updated_at"])
+                    update_cols=["name", "exchange", "sector", "industry", "asset_type", "updated_at"])
     db.session.commit()
     return n
 
@@ -245,9 +249,10 @@ def stock_ids(symbols: Iterable[str] | None = None, active_only: bool = True) ->
     return pd.DataFrame(rows, columns=["stock_id", "symbol"])
 
 
-def _ids_frame(ids: list[int]) -> pd.DataFrame:
-    rows = db.session.execute(select(Stock.id, Stock.symbol).where(Stock.id.in_(ids))).all()
-    return pd.DataFrame(rows, columns=["stock_id", "symbol"])
+def _ids_frame(ids: list[int], with_shares: bool = False) -> pd.DataFrame:
+    cols = [Stock.id, Stock.symbol] + ([Stock.shares_outstanding] if with_shares else [])
+    rows = db.session.execute(select(*cols).where(Stock.id.in_(ids))).all()
+    return pd.DataFrame(rows, columns=["stock_id", "symbol"] + (["shares_outstanding"] if with_shares else []))
 
 
 # --------------------------------------------------------------------------- redis bits
@@ -453,7 +458,7 @@ def quotes_chunk(ids: list[int], now: dt.datetime | None = None,
     """Quotes for ``ids``: snapshot upsert and the live indicator refresh."""
     now = now or utcnow()
     provider = provider or current_provider()
-    stocks = _ids_frame(ids)
+    stocks = _ids_frame(ids, with_shares=True)
     res = ChunkResult(asked=len(stocks))
     if stocks.empty:
         return res
@@ -503,6 +508,7 @@ def quotes_chunk(ids: list[int], now: dt.datetime | None = None,
         "low": q["low"].to_numpy(dtype=float), "volume": q["volume"].to_numpy(dtype=np.int64),
         "avg_volume": avg.to_numpy(dtype=float), "rel_volume": rel, "gap_pct": gap,
         "week52_high": w52h, "week52_low": w52l,
+        "market_cap": fundamentals.market_cap(price, q["shares_outstanding"].to_numpy(dtype=float)),
         "session": q["session"].to_numpy(), "as_of": pd.to_datetime(q["ts"], utc=True).to_numpy(),
         "updated_at": ts_now, "source": provider.name,
     })
@@ -586,6 +592,7 @@ def daily_chunk(ids: list[int], session: dt.date, provider: Provider | None = No
     res.add_batch(batch, bars["stock_id"].nunique())
     res.rows += upsert_bars(bars)
     res.rows += refresh_daily_indicators(stocks["stock_id"].tolist(), session, source=provider.name)
+    res.rows += fundamentals.refresh(stocks, provider)  # the daily fundamentals step
     return res
 
 
@@ -876,7 +883,7 @@ def load_demo_market(now: dt.datetime | None = None) -> dict:
     the last session's 10-minute bars, when the market tables are empty. Idempotent."""
     now = now or utcnow()
     if db.session.scalar(select(func.count()).select_from(Bar)):
-        return {"stocks": 0, "bars": 0}
+        return _refresh_demo_market(now)
     t0 = time.perf_counter()
     n_stocks = seed_universe()
     s = settings()
@@ -907,3 +914,25 @@ def load_demo_market(now: dt.datetime | None = None) -> dict:
     db.session.commit()
     bump_snapshot_version()
     return {"stocks": n_stocks, "bars": rows}
+
+
+def _refresh_demo_market(now: dt.datetime) -> dict:
+    """A demo database from an older version: re-seed the universe (clean sectors, the
+    ETFs) and give the stocks that have no daily bars yet (the new ETFs) their year of
+    simulated history, so the market strip and the SPY benchmark work at once."""
+    if not provider_is_simulated():
+        return {"stocks": 0, "bars": 0}
+    seed_universe()
+    t = Bar.__table__
+    with_bars = select(t.c.stock_id).where(t.c.interval == "1d").distinct()
+    missing = list(db.session.scalars(select(Stock.id).where(Stock.active.is_(True), Stock.id.not_in(with_bars))))
+    if not missing:
+        return {"stocks": 0, "bars": 0}
+    s = settings()
+    sim = get_provider("simulated", seed=s.seed, always_open=mcal.clock_for(s.clock, True).always_open)
+    res = daily_chunk(missing, mcal.last_completed_session(now), provider=sim, lookback_days=380)
+    universe = stock_ids()
+    fundamentals.refresh(universe, sim)  # shares for the stocks seeded before market caps existed
+    db.session.commit()
+    bump_snapshot_version()
+    return {"stocks": len(missing), "bars": res.rows, "universe": len(universe)}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -42,8 +43,18 @@ class Stock(db.Model):
     sector: Mapped[str | None] = mapped_column(String(100), index=True)
     industry: Mapped[str | None] = mapped_column(String(100), index=True)
     market_cap: Mapped[float | None] = mapped_column(Double)
-    # delisted symbols are deactivated, never deleted
+    # stock / etf / index (app.market.instruments.ASSET_TYPES)
+    asset_type: Mapped[str] = mapped_column(String(10), default="stock", server_default="stock", index=True)
+    # fundamentals (the daily fundamentals step): market cap = shares x last price
+    shares_outstanding: Mapped[float | None] = mapped_column(Double)
+    dividend_yield: Mapped[float | None] = mapped_column(Double)  # percent
+    pe_ratio: Mapped[float | None] = mapped_column(Double)
+    fundamentals_as_of: Mapped[datetime | None]
+    # delisted symbols are deactivated, never deleted (they keep their history)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(), index=True)
+    delisted_at: Mapped[datetime | None]
+    # a NASDAQ Trader test issue (never scanned)
+    test_issue: Mapped[bool] = mapped_column(Boolean, server_default=false())  # no Python default: bulk upserts leave it out
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

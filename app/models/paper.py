@@ -1,7 +1,9 @@
 """Paper-trading ledger: accounts, orders, fills, positions, closed trades, daily equity.
 
 Money and prices are ``Numeric`` (Decimal) with 4 decimal places; quantities are whole
-shares. Only :mod:`app.paper.services` writes these tables.
+shares. Only the :mod:`app.paper` package writes these tables, through the API of
+:mod:`app.paper.services` (the user API for a person's accounts, the system API for
+managed accounts).
 """
 from __future__ import annotations
 

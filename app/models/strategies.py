@@ -56,6 +56,9 @@ class Strategy(db.Model):
     sizing_pct: Mapped[float] = mapped_column(Double, default=10.0)  # % of equity per position
     stop_loss_pct: Mapped[float | None] = mapped_column(Double)
     take_profit_pct: Mapped[float | None] = mapped_column(Double)
+    # what backtests and the forward chart compare against: SPY, QQQ, IWM or "sector"
+    # (the sector ETF of the universe) -- app.market.instruments.BENCHMARKS
+    benchmark: Mapped[str] = mapped_column(String(10), default="SPY", server_default="SPY")
     visibility: Mapped[str] = mapped_column(String(10), default="private")
     status: Mapped[str] = mapped_column(String(12), default=DRAFT, index=True)
     paper_account_id: Mapped[int | None] = mapped_column(ForeignKey("paper_accounts.id", ondelete="SET NULL"))

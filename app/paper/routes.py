@@ -7,7 +7,7 @@ import secrets
 from flask import flash, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import Conflict, InvalidInput, LimitReached
+from app.errors import Conflict, InvalidInput, LimitReached, NotFound
 from app.htmx import apply_error, hx_trigger, is_htmx, redirect, render_form, render_view, versioned_fragment
 from app.paper import bp, services
 from app.paper.forms import AccountForm, OrderForm, ResetForm
@@ -64,15 +64,73 @@ def _account_context(account, form=None):
         "done_orders": services.orders(account, live=False, limit=20),
         "fills": services.recent_fills(account, 10),
         "form": form or _fresh_ticket(),
-        "market_open": services._clock().is_open(),
+        "market_open": services.clock().is_open(),
     }
+
+
+TICKET_SIDES = ("buy", "sell", "short", "cover")
+
+
+def _ticket_from_args(acct) -> OrderForm | None:
+    """A ticket pre-filled from ?symbol=&side= (the stock page's Buy / Sell), else None.
+    Selling (or covering) a symbol the account holds pre-fills the whole position."""
+    symbol = request.args.get("symbol", "").strip().upper()[:12]
+    if not symbol:
+        return None
+    side = request.args.get("side", "buy")
+    form = _fresh_ticket(symbol=symbol, side=side if side in TICKET_SIDES else "buy")
+    if form.side.data in ("sell", "cover"):
+        held = next((p.qty for p in services.account_summary(acct).positions if p.symbol == symbol), 0)
+        if (held > 0) == (form.side.data == "sell") and held:
+            form.qty.data = str(abs(held))
+    return form
 
 
 @bp.get("/<int:account_id>")
 @login_required
 def account(account_id: int):
     acct = services.get_account(_user(), account_id)
-    return render_template("paper/account.html", **_account_context(acct))
+    return render_template("paper/account.html", **_account_context(acct, _ticket_from_args(acct)))
+
+
+@bp.get("/trade")
+@login_required
+def trade():
+    """Buy / Sell from a stock page: the chosen (else the first) account's ticket, pre-filled."""
+    symbol = request.args.get("symbol", "").strip().upper()[:12]
+    side = request.args.get("side", "buy")
+    side = side if side in TICKET_SIDES else "buy"
+    chosen = request.args.get("account", "")
+    if chosen:
+        acct = services.get_account(_user(), _int_arg(chosen))
+    else:
+        accounts = services.list_accounts(_user())
+        if not accounts:
+            flash("Open a paper account first; then the ticket opens with the symbol filled in.", "info")
+            return redirect(url_for("paper.index"))
+        acct = accounts[0]
+    return redirect(url_for("paper.account", account_id=acct.id, symbol=symbol or None, side=side,
+                            _anchor="ticket"))
+
+
+def _int_arg(value: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise NotFound("No such paper account.")
+    return int(value)
+
+
+@bp.get("/<int:account_id>/estimate")
+@login_required
+def estimate(account_id: int):
+    """The ticket's live estimate (quote, cost, buying power left, position cap); re-requested
+    as the trader types. Prices come from the server; the fragment is advisory only."""
+    from app.paper.estimate import estimate_order
+
+    a = request.args
+    est = estimate_order(_user(), account_id, symbol=a.get("symbol", ""), side=a.get("side", "buy"),
+                         qty=a.get("qty"), amount=a.get("amount"), type=a.get("type", "market"),
+                         limit_price=a.get("limit_price"), stop_price=a.get("stop_price"))
+    return render_template("paper/_estimate.html", e=est)
 
 
 def _live_etag(acct) -> str:

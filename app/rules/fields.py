@@ -139,9 +139,10 @@ FIELD_LIST: tuple[Field, ...] = (
         lambda g: ind.week52_low(g("low")),
     ),
     # text
-    _f("sector", 'Sector, e.g. "Technology"', kind=TEXT),
+    _f("sector", 'GICS sector, e.g. "Information Technology"', kind=TEXT),
     _f("industry", 'Industry, e.g. "Semiconductors"', kind=TEXT),
     _f("exchange", 'Listing exchange, e.g. "NASDAQ"', kind=TEXT),
+    _f("asset_type", 'Instrument type: "stock", "etf" or "index"', kind=TEXT),
 )
 
 FIELDS: dict[str, Field] = {f.name: f for f in FIELD_LIST}

@@ -28,7 +28,7 @@ EXAMPLES = (
     "crosses_above(sma(close, 50), sma(close, 200))",
     "volume > 3 * avg(volume, 20) and change_pct > 4",
     "(close - lowest(low, 252)) / (highest(high, 252) - lowest(low, 252)) > 0.9",
-    'sector == "Technology" and market_cap > 10e9',
+    'sector == "Information Technology" and market_cap > 10e9',
     "(close - sma(close, 20)) / atr(20)",
 )
 

@@ -52,7 +52,7 @@ def _quantities() -> dict:
         "price": S.price, "change": S.change, "change_pct": S.change_pct, "volume": S.volume,
         "avg_volume": S.avg_volume, "rel_volume": S.rel_volume, "market_cap": _market_cap(),
         "rsi": I.rsi14, "sector": K.sector, "industry": K.industry, "exchange": K.exchange,
-        "gap_pct": S.gap_pct, "atr_pct": I.atr14 / func.nullif(S.price, 0) * 100,
+        "type": K.asset_type, "gap_pct": S.gap_pct, "atr_pct": I.atr14 / func.nullif(S.price, 0) * 100,
         "price_vs_sma20": _pct(S.price, I.sma20), "price_vs_sma50": _pct(S.price, I.sma50),
         "price_vs_sma200": _pct(S.price, I.sma200), "sma50_vs_sma200": _pct(I.sma50, I.sma200),
         "from_high": _pct(S.price, S.week52_high), "from_low": _pct(S.price, S.week52_low),
@@ -71,7 +71,7 @@ RULE_FIELDS = {
     "macd_signal": I.macd_signal, "macd_hist": I.macd_hist, "bb_upper": I.bb_upper,
     "bb_lower": I.bb_lower,
 }
-TEXT_FIELDS = {"sector": K.sector, "industry": K.industry, "exchange": K.exchange}
+TEXT_FIELDS = {"sector": K.sector, "industry": K.industry, "exchange": K.exchange, "asset_type": K.asset_type}
 
 
 def filter_clause(f: Filter):
@@ -243,7 +243,8 @@ def stock_rows(stock_ids: list[int]) -> dict[int, dict]:
 def top_movers(limit: int = 5) -> dict[str, list[dict]]:
     """Biggest gainers and losers (home widget)."""
     base = (select(K.id.label("stock_id"), K.symbol, K.name, S.price, S.change_pct, S.as_of, S.source)
-            .join(S, S.stock_id == K.id).where(K.active.is_(True), S.change_pct.is_not(None)))
+            .join(S, S.stock_id == K.id).where(K.active.is_(True), K.asset_type == "stock",
+                                              S.change_pct.is_not(None)))
     up = _rows(db.session.execute(base.where(S.change_pct > 0).order_by(S.change_pct.desc(), K.symbol).limit(limit)))
     down = _rows(db.session.execute(base.where(S.change_pct < 0).order_by(S.change_pct.asc(), K.symbol).limit(limit)))
     return {"gainers": up, "losers": down}
@@ -251,7 +252,7 @@ def top_movers(limit: int = 5) -> dict[str, list[dict]]:
 
 def known_values(key: str, limit: int = 300) -> list[str]:
     """The distinct sectors / industries / exchanges (for the filter's suggestions)."""
-    col = TEXT_FIELDS[key]
+    col = K.asset_type if key == "type" else TEXT_FIELDS[key]
     return [v for v in db.session.scalars(select(col).where(col.is_not(None), K.active.is_(True))
                                           .distinct().order_by(col).limit(limit)) if v]
 

@@ -135,7 +135,7 @@ def index():
         "screener/index.html", **ctx, filter_specs=FILTER_SPECS, filters=FILTERS, numeric_ops=NUMERIC_OPS,
         text_ops=TEXT_OPS, column_specs=COLUMN_SPECS, page_sizes=PAGE_SIZES, presets=PRESETS,
         watchlists=list_watchlists(_user()), my_screens=screens,
-        suggestions={k: queries.known_values(k) for k in ("sector", "industry", "exchange")})
+        suggestions={k: queries.known_values(k) for k in ("sector", "industry", "exchange", "type")})
 
 
 @bp.get("/results")
@@ -183,7 +183,7 @@ def filter_row():
     return add_vary(make_response(render_template(
         "screener/_filter_row.html", i=i, f=None, spec=spec, filter_specs=FILTER_SPECS, numeric_ops=NUMERIC_OPS,
         text_ops=TEXT_OPS, error=None,
-        suggestions={k: queries.known_values(k) for k in ("sector", "industry", "exchange")})))
+        suggestions={k: queries.known_values(k) for k in ("sector", "industry", "exchange", "type")})))
 
 
 @bp.get("/nothing")

@@ -67,12 +67,30 @@ def load_panel(stock_ids: list[int], symbols: list[str], since: dt.date | None =
     return Panel(np.asarray(stock_ids), list(symbols), list(dates), **arrays)
 
 
-def benchmark_closes(dates: list[dt.date]) -> np.ndarray | None:
-    """SPY's closes on ``dates`` (forward-filled), or None when SPY has no bars here."""
-    got = resolve_symbols([BENCHMARK_SYMBOL])
+def benchmark_symbol(choice: str | None, symbols: list[str]) -> str:
+    """The benchmark ETF of a strategy: SPY, QQQ, IWM, or ("sector") the sector SPDR of
+    the sector most of the universe's stocks are in (SPY when they have none)."""
+    from app.market.instruments import BENCHMARKS, SECTOR_ETF
+
+    choice = choice if choice in BENCHMARKS else BENCHMARK_SYMBOL
+    if choice != "sector":
+        return choice
+    rows = db.session.execute(select(Stock.sector).where(Stock.symbol.in_([s.upper() for s in symbols]),
+                                                         Stock.sector.is_not(None))).scalars().all()
+    if not rows:
+        return BENCHMARK_SYMBOL
+    counts = pd.Series(rows).value_counts()
+    top = sorted(counts[counts == counts.max()].index)[0]  # ties: alphabetical, so it is stable
+    return SECTOR_ETF.get(top, BENCHMARK_SYMBOL)
+
+
+def benchmark_closes(dates: list[dt.date], symbol: str = BENCHMARK_SYMBOL) -> np.ndarray | None:
+    """The benchmark's (default SPY's) closes on ``dates`` (forward-filled), or None when
+    it has no bars here."""
+    got = resolve_symbols([symbol])
     if not got or not dates:
         return None
-    panel = load_panel([got[0][0]], [BENCHMARK_SYMBOL], dates[0], dates[-1])
+    panel = load_panel([got[0][0]], [symbol], dates[0], dates[-1])
     if not panel.dates:
         return None
     series = pd.Series(panel.close[0], index=pd.Index(panel.dates)).reindex(dates).ffill().bfill()

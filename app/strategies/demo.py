@@ -76,7 +76,9 @@ def load_demo_strategies(n: int = N_STRATEGIES, sessions: int = SESSIONS, seed: 
         return {"strategies": 0}
     t0 = time.perf_counter()
     # the demo universe: the first symbols with a full year of bars
-    ids = list(db.session.scalars(select(Stock.id).where(Stock.active.is_(True)).order_by(Stock.symbol).limit(400)))
+    # stocks only: the ETFs are the benchmarks (SPY by default), not something to trade here
+    ids = list(db.session.scalars(select(Stock.id).where(Stock.active.is_(True), Stock.asset_type == "stock")
+                                  .order_by(Stock.symbol).limit(400)))
     if not ids:
         return {"strategies": 0}
     syms = dict(db.session.execute(select(Stock.id, Stock.symbol).where(Stock.id.in_(ids))).all())
@@ -120,7 +122,8 @@ def load_demo_strategies(n: int = N_STRATEGIES, sessions: int = SESSIONS, seed: 
                                end_date=panel.dates[first - 1], starting_capital=100000.0,
                                params={"symbols": s.symbols, "entry_rule": s.entry_rule, "exit_rule": s.exit_rule,
                                        "sizing_pct": s.sizing_pct, "stop_loss_pct": s.stop_loss_pct,
-                                       "take_profit_pct": s.take_profit_pct, "slippage_bps": 5, "commission": 0})
+                                       "take_profit_pct": s.take_profit_pct, "slippage_bps": 5, "commission": 0,
+                                       "benchmark": s.benchmark})
         db.session.add(bt)
         db.session.commit()
         services.execute_backtest(bt.id)  # the engine, over the sessions before the forward period

@@ -31,6 +31,10 @@ class StrategyForm(FlaskForm):
     sizing_pct = StringField("Position size (% of equity)", default="10", filters=[_strip], validators=[Length(max=10)])
     stop_loss_pct = StringField("Stop-loss % (optional)", filters=[_strip], validators=[Length(max=10)])
     take_profit_pct = StringField("Take-profit % (optional)", filters=[_strip], validators=[Length(max=10)])
+    benchmark = SelectField("Benchmark", choices=[("SPY", "SPY (S&P 500)"), ("QQQ", "QQQ (NASDAQ 100)"),
+                                                  ("IWM", "IWM (small caps)"),
+                                                  ("sector", "The sector ETF of the universe")], default="SPY",
+                            description="What backtests and the forward chart compare the strategy with.")
     visibility = SelectField("Visibility", choices=[("private", "Private"), ("unlisted", "Unlisted (link only)"),
                                                     ("public", "Public (leaderboard when tracked)")],
                              default="private")
@@ -39,7 +43,7 @@ class StrategyForm(FlaskForm):
         return {k: getattr(self, k).data for k in ("name", "description", "category", "universe_kind", "universe",
                                                     "watchlist_id", "screen_id", "entry_rule",
                                                     "exit_rule", "sizing_pct", "stop_loss_pct", "take_profit_pct",
-                                                    "visibility")}
+                                                    "benchmark", "visibility")}
 
 
 class BacktestForm(FlaskForm):

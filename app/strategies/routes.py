@@ -421,10 +421,20 @@ def leaderboard_rows():
     args = _board_args()
     category, timeframe, q, page, per_page = args
 
+    ctx = {"category": category, "timeframe": timeframe, "q": q, "per_page": per_page, "labels": CATEGORY_LABELS,
+           "tf_labels": TF_LABELS, "categories": BOARD_CATEGORIES}
+
     def render() -> str:
         board = queries.board_page(category, timeframe, q, page, per_page)
-        return render_template("strategies/_board.html", board=board, category=category, timeframe=timeframe, q=q,
-                               per_page=per_page, labels=CATEGORY_LABELS, tf_labels=TF_LABELS,
-                               min_trades=scoring.MIN_TRADES, rookie_days=scoring.ROOKIE_DAYS)
+        return render_template("strategies/_board.html", board=board, min_trades=scoring.MIN_TRADES,
+                               rookie_days=scoring.ROOKIE_DAYS, **ctx)
 
-    return versioned_fragment(_board_etag(args), render)
+    if request.headers.get("HX-Trigger") != "board-controls":
+        return versioned_fragment(_board_etag(args), render)  # the 30 s poll
+    # The trader changed the timeframe or the search: the tabs follow (out of band) and the
+    # address bar holds the whole state, so a reload or a shared link shows the same board.
+    response = versioned_fragment(None, lambda: render() + render_template("strategies/_board_tabs.html", oob=True,
+                                                                            **ctx))
+    response.headers["HX-Push-Url"] = url_for("strategies.leaderboard", category=category, timeframe=timeframe,
+                                              q=q or None, per_page=per_page if per_page != 50 else None)
+    return response

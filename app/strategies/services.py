@@ -233,7 +233,19 @@ def clean_fields(fields: dict[str, Any], user=None) -> dict[str, Any]:
                               optional=True),
         "take_profit_pct": _pct(fields.get("take_profit_pct"), "take_profit_pct", "Take-profit", lo=0.1, hi=1000,
                                 optional=True),
+        "benchmark": _benchmark(fields.get("benchmark")),
     }
+
+
+def _benchmark(value: Any) -> str:
+    from app.market.instruments import BENCHMARKS, DEFAULT_BENCHMARK
+
+    if value in (None, ""):
+        return DEFAULT_BENCHMARK
+    if value not in BENCHMARKS:
+        raise InvalidInput("Choose SPY, QQQ, IWM or the sector ETF of the universe as the benchmark.",
+                           field="benchmark")
+    return value
 
 
 # ===================================================================== writes
@@ -287,7 +299,7 @@ def clone_strategy(user, strategy_id: Any) -> tuple[Strategy, bool]:
                     universe=",".join(universe_symbols(original)) or original.universe,
                     entry_rule=original.entry_rule, exit_rule=original.exit_rule, sizing_pct=original.sizing_pct,
                     stop_loss_pct=original.stop_loss_pct, take_profit_pct=original.take_profit_pct,
-                    visibility="private", status=DRAFT, cloned_from_id=original.id)
+                    benchmark=original.benchmark, visibility="private", status=DRAFT, cloned_from_id=original.id)
     db.session.add(copy)
     try:
         db.session.flush()
@@ -431,7 +443,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
                   params={"symbols": universe_symbols(strategy), "entry_rule": strategy.entry_rule,
                           "exit_rule": strategy.exit_rule, "sizing_pct": strategy.sizing_pct,
                           "stop_loss_pct": strategy.stop_loss_pct, "take_profit_pct": strategy.take_profit_pct,
-                          "slippage_bps": slip, "commission": fee})
+                          "slippage_bps": slip, "commission": fee, "benchmark": strategy.benchmark})
     db.session.add(bt)
     db.session.commit()
     run = start_job("backtest", run_backtest, bt.id, owner_id=user.id, message="Backtest queued")
@@ -489,11 +501,12 @@ def execute_backtest(backtest_id: int, progress=None) -> Backtest:
                      progress=sim_progress)
     metrics = engine.compute_metrics(res, start_idx)
     dates = panel.dates[start_idx:]
-    bench = sdata.benchmark_closes(dates)
-    bench_label = "SPY buy-and-hold"
+    bench_sym = sdata.benchmark_symbol(p.get("benchmark"), p["symbols"])
+    bench = sdata.benchmark_closes(dates, bench_sym)
+    bench_label = f"{bench_sym} buy-and-hold"
     if bench is None:
         bench = sdata.equal_weight_index(panel.close[:, start_idx:])
-        bench_label = "equal-weight index of the universe (SPY has no bars here)"
+        bench_label = f"equal-weight index of the universe ({bench_sym} has no bars here)"
     bench_equity = bench / bench[0] * bt.starting_capital if bench.size and bench[0] > 0 else bench
     from app.paper import metrics as m
 
@@ -549,34 +562,18 @@ def start_tracking(user, strategy_id: Any) -> Strategy:
         raise InvalidInput("Archived strategies cannot be tracked.", field="strategy")
     account = strategy.paper_account
     if account is None:
-        account = ledger.open_account(user, f"Strategy #{strategy.id}", 100000, slippage_bps=5, commission=0,
-                                      position_cap_pct=min(100.0, strategy.sizing_pct + 1), managed=True)
+        account = ledger.open_managed_account(user, f"Strategy #{strategy.id}", 100000, slippage_bps=5,
+                                              commission=0, position_cap_pct=min(100.0, strategy.sizing_pct + 1))
         strategy = get_owned(user, strategy_id)
         strategy.paper_account_id = account.id
     else:
-        ledger.reset_account(user, account.id) if not account.managed else _reset_managed(account)
+        ledger.reset_account(user, account.id) if not account.managed else ledger.reset_managed(account)
         strategy = get_owned(user, strategy_id)
     strategy.status = TRACKING
     strategy.tracking_started_at = utcnow()
     db.session.commit()
     _bump_board()
     return strategy
-
-
-def _reset_managed(account) -> None:
-    from app.models.paper import EquitySnapshot, Fill, Order, Position, Trade
-    from app.paper import services as ledger
-
-    ledger._lock_accounts([account.id])
-    for model in (Trade, Fill, Position, EquitySnapshot):
-        db.session.execute(model.__table__.delete().where(model.account_id == account.id))
-    db.session.execute(update(Order).where(Order.account_id == account.id).values(parent_id=None))
-    db.session.execute(Order.__table__.delete().where(Order.account_id == account.id))
-    account.cash = account.starting_balance
-    account.realised_pnl = account.commissions_paid = ledger.ZERO
-    account.reset_at = utcnow()
-    account.version = (account.version or 0) + 1
-    db.session.commit()
 
 
 def stop_tracking(user, strategy_id: Any) -> Strategy:

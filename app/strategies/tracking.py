@@ -1,8 +1,9 @@
 """Forward tracking: after each daily cycle every strategy in ``tracking`` status evaluates
 its rules on the day's bars and trades its own (managed) paper account through the ledger's
-service API, exactly as a person would:
+system API (``place_system_order`` / ``close_system_position``: the same checks and fills
+as a person's orders):
 
-* held symbol whose exit rule holds at the close -> ``close_position`` (a market order that
+* held symbol whose exit rule holds at the close -> ``close_system_position`` (a market order that
   fills at the next open, like the engine);
 * flat symbol (no live order) whose entry rule holds -> a market buy of
   ``floor(equity x sizing% / (close x (1 + slippage)))`` shares, good for the next session,
@@ -122,7 +123,7 @@ def _act(strategy: Strategy, sig: DaySignals, now: dt.datetime | None, stats: di
             if live_close:
                 continue
             try:
-                ledger.close_position(account, stock_id=stock_id, source="strategy", now=now)
+                ledger.close_system_position(account, stock_id=stock_id, source="strategy", now=now)
                 stats["exits"] += 1
             except (InvalidInput, NotFound, Conflict) as exc:
                 db.session.rollback()
@@ -151,9 +152,9 @@ def _act(strategy: Strategy, sig: DaySignals, now: dt.datetime | None, stats: di
         tp = round(c * (1 + strategy.take_profit_pct / 100), 4) if strategy.take_profit_pct else None
         sl = round(c * (1 - strategy.stop_loss_pct / 100), 4) if strategy.stop_loss_pct else None
         try:
-            ledger.place_order(account, symbol=sig.symbols[i], side="buy", qty=qty, type="market", tif="day",
-                               take_profit=tp, stop_loss=sl, source="strategy", now=now,
-                               idempotency_key=f"strategy-{strategy.id}-{session.isoformat()}-{sig.symbols[i]}")
+            ledger.place_system_order(account, symbol=sig.symbols[i], side="buy", qty=qty, type="market",
+                                      tif="day", take_profit=tp, stop_loss=sl, source="strategy", now=now,
+                                      idempotency_key=f"strategy-{strategy.id}-{session.isoformat()}-{sig.symbols[i]}")
             stats["entries"] += 1
             cash -= cost
         except (InvalidInput, Conflict) as exc:

@@ -51,6 +51,8 @@ def get_watchlist(user, watchlist_id) -> Watchlist | None:
         watchlist_id = parse_id(watchlist_id)
     except ValueError:
         return None
+    if not 0 < watchlist_id < 2**63:  # a form value past BIGINT is no list (not a 500)
+        return None
     if user is None or not getattr(user, "id", None):
         return None
     return db.session.scalar(select(Watchlist).where(Watchlist.id == watchlist_id, Watchlist.owner_id == user.id))

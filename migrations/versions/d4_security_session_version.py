@@ -1,7 +1,7 @@
 """users.session_version: sign-out ends every session and remember-me cookie issued before it
 
 Revision ID: d4_security
-Revises: c8_strategies
+Revises: d7_market
 Create Date: 2026-12-04 15:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'd4_security'
-down_revision = 'c8_strategies'
+down_revision = 'd7_market'
 branch_labels = None
 depends_on = None
 

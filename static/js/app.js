@@ -34,6 +34,17 @@
     }
   });
 
+  // Destructive actions ask first: a submit button (or its form) with data-confirm="…" shows
+  // the message; Cancel stops the submission before htmx or the browser sends anything.
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target, button = ev.submitter;
+    var message = (button && button.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }, true);
+
   // "/" focuses the symbol search (when the page has one and no input is focused).
   document.addEventListener("keydown", function (ev) {
     if (ev.key !== "/" || ev.ctrlKey || ev.metaKey || ev.altKey) return;

@@ -1,18 +1,20 @@
 """Browser fixtures: Playwright (sync API) driving the system's Chromium.
 
 Never `playwright install`: the browser is Debian's /usr/bin/chromium (CI installs it with
-apt-get when missing). Without it, every test in this folder is skipped with the reason.
+apt-get when missing; see tests/chromium.py). Without it, every test in this folder is skipped
+with the reason and the run ends with a line saying how to enable them; with CI=true they fail.
 Screenshots go to tests/browser/artifacts/ (git-ignored).
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+from tests import chromium
+
+CHROMIUM = chromium.path()
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -20,13 +22,19 @@ PHONE = {"width": 390, "height": 844}
 
 def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
-    missing = not os.path.exists(CHROMIUM)
+    skip = chromium.missing() and not chromium.in_ci()
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
-            if missing:
-                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} not found: install Debian's chromium "
-                                                        "(apt-get install -y chromium) to run browser tests"))
+            if skip:
+                item.add_marker(pytest.mark.skip(reason=chromium.skip_reason()))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """On CI a missing Chromium fails every browser test (before any fixture starts)."""
+    if chromium.in_ci() and chromium.missing():
+        pytest.fail(chromium.ci_failure(), pytrace=False)
 
 
 @pytest.fixture(scope="session")

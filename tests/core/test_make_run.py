@@ -98,6 +98,8 @@ class Launcher:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        self._reader.join(timeout=10)  # the pipe ends with the launcher; then close our end
+        self.proc.stdout.close()
 
 
 def _still_running(proc: psutil.Process) -> bool:

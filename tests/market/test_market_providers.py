@@ -206,7 +206,8 @@ class FakeSession:
 
 
 def test_stooq_daily_csv_and_no_data_symbol():
-    text = open(os.path.join(FIX, "stooq_aapl_us.csv")).read()
+    with open(os.path.join(FIX, "stooq_aapl_us.csv")) as fh:
+        text = fh.read()
     sess = FakeSession({"aapl.us": FakeResponse(200, text), "nope.us": FakeResponse(200, "No data")})
     batch = StooqProvider(session=sess).bars(["AAPL", "NOPE"], "1d", dt.date(2025, 11, 20), dt.date(2025, 11, 26))
     assert sess.calls[0][1] == {"s": "aapl.us", "i": "d", "d1": "20251120", "d2": "20251126"}

@@ -341,10 +341,11 @@ def test_quotes_cycle_hook_checks_orders(account, trader, market):
     assert count(Fill) == 1
 
 
-def test_strategy_callers_pass_an_account(account, trader, market):
+def test_the_user_api_takes_a_user_never_an_account(account, trader, market):
     market.add("STR", 10.0)
-    order = services.place_order(account, symbol="STR", side="buy", qty=3, source="strategy")
-    assert order.status == "filled" and order.source == "strategy"
+    with pytest.raises(TypeError):
+        services.place_order(account, account.id, symbol="STR", side="buy", qty=3)
+    assert count(Order) == 0
 
 
 def test_two_threads_cannot_overspend(app, trader, market):

@@ -158,3 +158,13 @@ def test_equity_json_and_symbols(client, setup, trader):
     assert client.get(f"/paper/{account.id}/equity.json?window=bad").status_code == 422
     r = client.get("/paper/symbols?symbol=aa")
     assert b'<option value="AAPL">' in r.data
+
+
+def test_ids_beyond_bigint_are_404_not_500(client, setup):
+    account, stock, t = setup
+    huge = "99999999999999999999"
+    for url in (f"/paper/{huge}", f"/paper/{huge}/live", f"/paper/{huge}/equity.json", f"/paper/{huge}/reset"):
+        assert client.get(url).status_code == 404, url
+    for url in (f"/paper/{huge}/orders", f"/paper/orders/{huge}/cancel", f"/paper/{account.id}/positions/{huge}/close",
+                f"/paper/{huge}/positions/{stock.id}/close", f"/paper/{huge}/reset"):
+        assert client.post(url, data={"csrf_token": t}).status_code == 404, url

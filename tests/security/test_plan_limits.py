@@ -49,7 +49,7 @@ def _open_account(user, i):
 CASES = {
     "watchlists": ("app.watchlists.services", "list_watchlists", _create_watchlist, Watchlist),
     "saved_screens": ("app.screener.services", "list_screens", _save_screen, SavedScreen),
-    "paper_accounts": ("app.paper.services", "list_accounts", _open_account, PaperAccount),
+    "paper_accounts": ("app.paper.accounts", "list_accounts", _open_account, PaperAccount),
 }
 
 

@@ -160,7 +160,7 @@ def test_forward_exit_closes_through_the_ledger(owner, bars):
     from app.paper import services as ledger
 
     account = _db.session.get(PaperAccount, s.paper_account_id)
-    ledger.place_order(account, symbol="DROP", side="buy", qty=10, source="strategy")  # always-open test clock
+    ledger.place_system_order(account, symbol="DROP", side="buy", qty=10)  # always-open test clock
     assert tracking.track_all()["exits"] == 1
     trade = _db.session.scalar(select(Trade).where(Trade.account_id == account.id))
     assert trade is not None and trade.qty == 10 and trade.stock_id == stock.id

@@ -26,6 +26,14 @@ BAR_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume"]
 QUOTE_COLUMNS = [
     "symbol", "ts", "price", "prev_close", "open", "high", "low", "volume",
 ]
+#: the daily fundamentals step (NaN where the provider has no value)
+FUNDAMENTAL_COLUMNS = ["symbol", "shares_outstanding", "dividend_yield", "pe_ratio"]
+
+
+def empty_fundamentals() -> pd.DataFrame:
+    df = pd.DataFrame({c: pd.Series(dtype="float64") for c in FUNDAMENTAL_COLUMNS})
+    df["symbol"] = df["symbol"].astype("object")
+    return df
 
 
 class ProviderError(Exception):
@@ -134,6 +142,11 @@ class Provider:
     def bars(self, symbols: list[str], interval: str, start: dt.datetime,
              end: dt.datetime) -> BarBatch:
         raise NotImplementedError
+
+    def fundamentals(self, symbols: list[str]) -> pd.DataFrame:
+        """Shares outstanding (and where known dividend yield in %, P/E) per symbol:
+        :data:`FUNDAMENTAL_COLUMNS`. Symbols without data are left out."""
+        return empty_fundamentals()
 
     def check_interval(self, interval: str) -> None:
         if interval not in self.intervals:

@@ -72,6 +72,25 @@ def read_symbol_file(path: str, symbol: str) -> pd.DataFrame:
     return df
 
 
+def last_shares(path: str) -> float | None:
+    """The last positive value of the optional shares column of a symbol file."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip().lower() for h in next(reader, [])]
+        col = next((header.index(c) for c in ("shares_outstanding", "shares") if c in header), None)
+        if col is None:
+            return None
+        value = None
+        for row in reader:
+            try:
+                v = float(row[col]) if len(row) > col and row[col].strip() else None
+            except ValueError:
+                continue
+            if v and v > 0:
+                value = v
+        return value
+
+
 class CsvProvider(Provider):
     name = "csv"
     intervals = ("1d",)
@@ -117,6 +136,24 @@ class CsvProvider(Provider):
             if sym not in errors and not (frame["symbol"] == sym).any():
                 errors[sym] = "every row was invalid"
         return BarBatch("1d", frame, errors, dropped, flags)
+
+    def fundamentals(self, symbols) -> pd.DataFrame:
+        """Shares outstanding from an optional ``shares_outstanding`` (or ``shares``) column
+        of the symbol's file: its last non-empty value."""
+        from app.market.providers.base import FUNDAMENTAL_COLUMNS, empty_fundamentals
+
+        rows = []
+        for sym in symbols:
+            path = self._path(sym)
+            if path is None:
+                continue
+            try:
+                shares = last_shares(path)
+            except (OSError, UnicodeDecodeError, csv.Error):
+                continue
+            if shares:
+                rows.append((sym, shares, math.nan, math.nan))
+        return pd.DataFrame(rows, columns=FUNDAMENTAL_COLUMNS) if rows else empty_fundamentals()
 
     def quotes(self, symbols, *, now=None) -> QuoteBatch:
         """The last two rows of each file: the last bar is the quote, the one before

@@ -133,3 +133,22 @@ class YahooProvider(Provider):
             dropped[k] = dropped.get(k, 0) + v
         have = set(q["symbol"])
         return QuoteBatch(q, {s: "yahoo: no data" for s in symbols if s not in have}, dropped)
+
+    def fundamentals(self, symbols) -> pd.DataFrame:
+        """Shares outstanding from each ticker's fast info (one light request per symbol;
+        the daily fundamentals step calls it once a day). A failing symbol is left out."""
+        import yfinance as yf
+
+        from app.market.providers.base import FUNDAMENTAL_COLUMNS, empty_fundamentals
+
+        yf.config.network.proxy = self.proxy
+        rows = []
+        for sym in symbols:
+            try:
+                shares = yf.Ticker(to_yahoo(sym)).fast_info.get("shares")
+            except Exception as exc:  # yfinance raises many types; one symbol never fails the batch
+                log.info("yahoo fundamentals for %s failed: %s", sym, exc)
+                continue
+            if shares:
+                rows.append((sym, float(shares), np.nan, np.nan))
+        return pd.DataFrame(rows, columns=FUNDAMENTAL_COLUMNS) if rows else empty_fundamentals()

@@ -2,22 +2,30 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from app.errors import MAX_ID, DomainError, LimitReached, Throttled
+
+# the one formatter; these names stay importable from here (app.web.ET, app.web.fmt_price...)
+from app.formatting import (  # noqa: F401
+    ET,
+    fmt_abbrev,
+    fmt_ago,
+    fmt_change,
+    fmt_et,
+    fmt_money,
+    fmt_price,
+    register_filters,
+)
 from app.htmx import add_vary, is_htmx
 from app.navigation import NAV
 
 log = logging.getLogger(__name__)
-ET = ZoneInfo("America/New_York")
 
 ERROR_TITLES = {
     400: "Bad request",
@@ -148,80 +156,8 @@ def _is_private(response) -> bool:
     return bool(getattr(current_user, "is_authenticated", False))
 
 
-# --- formatting: numbers the way traders read them ---------------------------------------
-
-
-def fmt_price(value) -> str:
-    if value is None:
-        return "—"
-    v = float(value)
-    return f"{v:,.4f}" if abs(v) < 1 else f"{v:,.2f}"
-
-
-def fmt_money(value) -> str:
-    if value is None:
-        return "—"
-    v = float(value)
-    sign = "−" if v < 0 else ""
-    return f"{sign}${abs(v):,.2f}"
-
-
-def fmt_change(value, suffix: str = "%", decimals: int = 2) -> Markup:
-    """A signed, coloured change with an arrow, so colour is never the only cue."""
-    if value is None:
-        return Markup('<span class="num muted">—</span>')
-    v = float(value)
-    if v > 0:
-        cls, arrow, sign = "up", "▲", "+"
-    elif v < 0:
-        cls, arrow, sign = "down", "▼", "−"
-    else:
-        cls, arrow, sign = "flat", "", ""
-    text = f"{sign}{abs(v):,.{decimals}f}{suffix}"
-    return Markup(f'<span class="num {cls}">{arrow} {escape(text)}</span>' if arrow else
-                  f'<span class="num {cls}">{escape(text)}</span>')
-
-
-def fmt_abbrev(value) -> Markup:
-    """1.2B / 350M / 12.5K with the exact value on hover."""
-    if value is None:
-        return Markup('<span class="muted">—</span>')
-    v = float(value)
-    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= threshold:
-            short = f"{v / threshold:,.1f}{suffix}"
-            break
-    else:
-        short = f"{v:,.0f}"
-    exact = f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
-    return Markup(f'<span class="num" title="{escape(exact)}">{escape(short)}</span>')
-
-
-def fmt_et(value: datetime | None, fmt: str = "%b %d, %Y %H:%M ET") -> str:
-    if value is None:
-        return "—"
-    return value.astimezone(ET).strftime(fmt)
-
-
-def fmt_ago(value: datetime | None) -> str:
-    if value is None:
-        return "never"
-    from app.database import utcnow
-
-    seconds = int((utcnow() - value).total_seconds())
-    if seconds < 60:
-        return f"{max(seconds, 0)}s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
-
-
 def register_template_helpers(app: Flask) -> None:
-    app.jinja_env.filters.update(
-        price=fmt_price, money=fmt_money, change=fmt_change, abbrev=fmt_abbrev, et=fmt_et, ago=fmt_ago
-    )
+    register_filters(app)
 
     @app.context_processor
     def globals_():

@@ -88,38 +88,6 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.where(den == 0, np.nan, out)
 
 
-def _rolling(a: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For 2-D ``a``: (centre, windowed sum of (a - centre), window-valid mask).
-
-    ``centre`` is a per-row constant (the newest value, or the nan-mean when there are gaps)
-    subtracted before the cumulative sum so the running totals stay small (precision).  Windows containing NaN are invalid.
-    """
-    m, t = a.shape
-    s = np.full((m, t), np.nan)
-    ok = np.zeros((m, t), dtype=bool)
-    nan = np.isnan(a)
-    if not nan.any():
-        centre = a[:, -1:].copy()  # any per-row constant works; keeps running sums small
-        cs = np.zeros((m, t + 1))
-        np.cumsum(a - centre, axis=1, out=cs[:, 1:])
-        if n <= t:
-            np.subtract(cs[:, n:], cs[:, : t - n + 1], out=s[:, n - 1 :])
-            ok[:, n - 1 :] = True
-        return centre, s, ok
-    cnt = (~nan).sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centre = np.where(cnt > 0, np.nansum(a, axis=1, keepdims=True) / np.maximum(cnt, 1), 0.0)
-    d = np.where(nan, 0.0, a - centre)
-    cs = np.zeros((m, t + 1))
-    np.cumsum(d, axis=1, out=cs[:, 1:])
-    cn = np.zeros((m, t + 1), dtype=np.int32)
-    np.cumsum(nan, axis=1, out=cn[:, 1:])
-    if n <= t:
-        s[:, n - 1 :] = cs[:, n:] - cs[:, : t - n + 1]
-        ok[:, n - 1 :] = (cn[:, n:] - cn[:, : t - n + 1]) == 0
-    return centre, s, ok
-
-
 def _first_valid(a: np.ndarray) -> np.ndarray:
     valid = ~np.isnan(a)
     return np.where(valid.any(axis=1), valid.argmax(axis=1), a.shape[1])
@@ -181,31 +149,50 @@ def _restore(r: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- windows
-_EXACT_SUM_MAX_N = 64
-_CHUNK_ELEMENTS = 4_000_000
+def _tree_sums(a: np.ndarray, n: int, weighted: bool = False):
+    """Sums of every window of ``n`` values of 2-D ``a`` (columns ``n-1 ..`` of the result),
+    and with ``weighted`` also ``sum((i + 1) * x[s + i])`` (oldest weight 1, newest ``n``).
+
+    Each window is split into power-of-two blocks by the bits of ``n`` (lowest bit first),
+    and a block of ``2^k`` values is the sum of its two halves -- a table built by doubling,
+    ``log2(n)`` vectorised passes in all. Every sum is therefore made of the window's own
+    values by the very same operations wherever the window sits in the array: the
+    screener's short cross-section slice, an alert's history and a backtest's full history
+    give bit-identical values, so exact ties (``close >= sma(close, 100)`` on a flat run)
+    compare the same way in every mode. (A running cumulative sum depends on where the array
+    starts and differs in the last bits.) A window holding NaN gives NaN."""
+    m, t = a.shape
+    count = t - n + 1
+    acc = wacc = None
+    level = wlevel = a  # block sums (and block weighted sums) of size `size` at every start
+    size, off = 1, 0
+    while True:
+        if n & size:
+            blk = level[:, off : off + count]
+            acc = blk.copy() if acc is None else acc + blk
+            if weighted:
+                wblk = wlevel[:, off : off + count] + off * blk
+                wacc = wblk if wacc is None else wacc + wblk
+            off += size
+        if size * 2 > n:
+            break
+        length = level.shape[1] - size
+        right = level[:, size : size + length]
+        if weighted:
+            wlevel = wlevel[:, :length] + (wlevel[:, size : size + length] + size * right)
+        level = level[:, :length] + right
+        size *= 2
+    return acc, wacc
 
 
 def _window_sums(a: np.ndarray, n: int) -> np.ndarray:
-    """Windowed sums of 2-D ``a`` (NaN where a window holds NaN or is incomplete).
-
-    Windows up to 64 bars are summed exactly over sliding windows, so a value depends only on
-    the n values in its window, never on where the array starts: the screener's short
-    cross-section slices and a backtest's full history give bit-identical results (a running
-    cumulative sum would differ in the last bits, enough to flip `crosses_above(x, 0)`).
-    Longer windows use the centred running sum."""
+    """Windowed sums of 2-D ``a`` (NaN where a window holds NaN or is incomplete), each made
+    of its window's values only (:func:`_tree_sums`)."""
     m, t = a.shape
-    if n <= _EXACT_SUM_MAX_N:
-        r = np.full((m, t), np.nan)
-        if n <= t:
-            step = max(1, _CHUNK_ELEMENTS // (t * n))
-            for r0 in range(0, m, step):  # chunks of rows bound the memory
-                w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
-                r[r0 : r0 + step, n - 1 :] = w.sum(axis=2)  # NaN in a window gives NaN
-        return r
-    centre, s, ok = _rolling(a, n)
-    s += n * centre
-    s[~ok] = np.nan
-    return s
+    r = np.full((m, t), np.nan)
+    if n <= t:
+        r[:, n - 1 :] = _tree_sums(a, n)[0]
+    return r
 
 
 def rolling_sum(x, n: int) -> np.ndarray:
@@ -227,53 +214,46 @@ def sma(x, n: int) -> np.ndarray:
 
 
 _EXACT_STDEV_MAX_N = 64
+_CHUNK_ELEMENTS = 4_000_000
 
 
 def stdev(x, n: int) -> np.ndarray:
     """Population standard deviation of the last ``n`` values (TA-Lib STDDEV, nbdev=1).
 
     Windows up to 64 bars use an exact two-pass computation over sliding windows (row chunks
-    bound the memory); longer windows use running sums of centred values."""
+    bound the memory); longer windows use TA-Lib's own formula, ``mean(x^2) - mean(x)^2``,
+    over window sums of the window's values only (:func:`_tree_sums`). Both depend on the
+    window's values alone, so every evaluation mode gives the same bits."""
     n = _check_n(n)
     a, shape = _as2d(x)
     m, t = a.shape
-    if n <= _EXACT_STDEV_MAX_N:
-        r = np.full((m, t), np.nan)
-        if n <= t:
-            step = max(1, _CHUNK_ELEMENTS // (t * n))
-            for r0 in range(0, m, step):  # chunks of rows, not one symbol at a time
-                w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
-                dev = w - w.mean(axis=2, keepdims=True)
-                r[r0 : r0 + step, n - 1 :] = np.sqrt((dev * dev).mean(axis=2))
+    r = np.full((m, t), np.nan)
+    if n > t:
         return _restore(r, shape)
-    centre, s1, ok = _rolling(a, n)
-    d = a - centre
-    centre2, s2, _ = _rolling(d * d, n)
-    mean = s1 / n
-    var = (s2 / n + centre2) - mean * mean
-    r = np.where(ok, np.sqrt(np.maximum(var, 0.0)), np.nan)
+    if n <= _EXACT_STDEV_MAX_N:
+        step = max(1, _CHUNK_ELEMENTS // (t * n))
+        for r0 in range(0, m, step):  # chunks of rows, not one symbol at a time
+            w = np.lib.stride_tricks.sliding_window_view(a[r0 : r0 + step], n, axis=1)
+            dev = w - w.mean(axis=2, keepdims=True)
+            r[r0 : r0 + step, n - 1 :] = np.sqrt((dev * dev).mean(axis=2))
+        return _restore(r, shape)
+    mean = _tree_sums(a, n)[0] / n
+    var = _tree_sums(a * a, n)[0] / n - mean * mean
+    r[:, n - 1 :] = np.sqrt(np.maximum(var, 0.0))
     return _restore(r, shape)
 
 
 def wma(x, n: int) -> np.ndarray:
-    """Linearly weighted moving average (TA-Lib WMA): newest weight ``n`` ... oldest ``1``."""
+    """Linearly weighted moving average (TA-Lib WMA): newest weight ``n`` ... oldest ``1``;
+    weighted window sums of the window's values only (:func:`_tree_sums`)."""
     n = _check_n(n)
     a, shape = _as2d(x)
     if n == 1:
         return _restore(a.copy(), shape)
     m, t = a.shape
-    centre, s1, ok = _rolling(a, n)
-    d = np.where(np.isnan(a), 0.0, a - centre)
-    idx = np.arange(1, t + 1, dtype=np.float64)
-    cs = np.zeros((m, t + 1))
-    np.cumsum(d * idx, axis=1, out=cs[:, 1:])
     r = np.full((m, t), np.nan)
     if n <= t:
-        # sum_{i=j-n+1}^{j} (i - (j - n)) d_i = sum i*d_i - (j - n) * sum d_i   (1-based i)
-        sw = cs[:, n:] - cs[:, : t - n + 1]
-        jj = idx[n - 1 :]
-        r[:, n - 1 :] = (sw - (jj - n) * s1[:, n - 1 :]) / (n * (n + 1) / 2.0)
-        r = np.where(ok, r + centre, np.nan)
+        r[:, n - 1 :] = _tree_sums(a, n, weighted=True)[1] / (n * (n + 1) / 2.0)
     return _restore(r, shape)
 
 

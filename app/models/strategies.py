@@ -139,7 +139,7 @@ class StrategyRating(db.Model):
 
 
 class StrategyView(db.Model):
-    """One row per signed-in viewer (never the owner) per day."""
+    """One row per signed-in viewer (never the owner) of a strategy: the day of their first view."""
 
     __tablename__ = "strategy_views"
 

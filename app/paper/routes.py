@@ -248,30 +248,3 @@ def equity_data(account_id: int):
 @login_required
 def symbols():
     return render_template("paper/_symbol_options.html", matches=services.search_symbols(request.args.get("symbol", "")))
-
-
-@bp.app_template_filter("duration")
-def fmt_duration(seconds) -> str:
-    """Holding time: 45s, 12m, 3h 5m, 4d 2h."""
-    if seconds is None:
-        return "—"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
-
-
-@bp.app_template_filter("pnl")
-def fmt_pnl(value):
-    """Signed money with colour and an arrow: ▲ +$62.56 / ▼ −$10.00."""
-    from markupsafe import Markup, escape
-
-    if value is None:
-        return Markup('<span class="num muted">—</span>')
-    v = float(value)
-    cls, arrow, sign = ("up", "▲ ", "+") if v > 0 else (("down", "▼ ", "−") if v < 0 else ("flat", "", ""))
-    return Markup(f'<span class="num {cls}">{arrow}{escape(f"{sign}${abs(v):,.2f}")}</span>')

@@ -42,6 +42,11 @@ class Expr:
     def lookback(self) -> int:
         return 0
 
+    def warmup(self) -> int:
+        """Past bars needed for the last value to equal the full-history one (finite even
+        for recursive smoothers, unlike :meth:`lookback`)."""
+        return self.lookback()
+
     def compute(self, args, width: int, data, n_symbols: int):  # pragma: no cover
         raise NotImplementedError
 
@@ -182,7 +187,7 @@ class InSet(Expr):
 
 
 class Call(Expr):
-    __slots__ = ("fn", "consts", "_extra")
+    __slots__ = ("fn", "consts", "_extra", "_warm")
     memoise = True
 
     def __init__(self, fn, series, consts, pos):
@@ -193,12 +198,16 @@ class Call(Expr):
         self.children = tuple(series)
         extra = fn.lookback(consts)
         self._extra = BIG if extra is FULL else extra
+        self._warm = fn.warmup(consts) if extra is FULL and fn.warmup is not None else self._extra
         parts = [c.key for c in series]
         parts += [f"{k}={_fmt(v)}" for k, v in sorted(consts.items())]
         self.key = f"{fn.name}({','.join(parts)})"
 
     def lookback(self) -> int:
         return self._extra
+
+    def warmup(self) -> int:
+        return self._warm
 
     def compute(self, args, width, data, n_symbols):
         need = min(width + self._extra, data.n_bars)

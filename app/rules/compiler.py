@@ -14,8 +14,14 @@ Each step knows how many trailing bars it must produce:
   the whole history they were given;
 * time-series mode (strategies, backtests, indicator plots) produces every bar.
 
-Both modes run the very same step implementations, so they agree on the last bar.  Step
-results are memoised in ``SeriesData.cache`` keyed by (structural key, bars), so the same
+Both modes run the very same step implementations on the same bars, so they agree on the
+last bar exactly: window sums are computed from the window's own values only, never from a
+running total that depends on where the array starts (see :mod:`app.market.indicators`).
+Recursive indicators depend on where their history starts (TA-Lib seeds them with a mean of
+the first values): :meth:`CompiledRule.history_bars` is the history a rule must be given so
+that its last value equals the full-history (time-series, backtest) value to within
+``app.rules.functions.CONVERGENCE`` -- the screener and the alerts size their data with it.
+Step results are memoised in ``SeriesData.cache`` keyed by (structural key, bars), so the same
 sub-expression in many rules evaluated on one data batch is computed once.
 """
 
@@ -85,14 +91,30 @@ class CompiledRule:
             got = self._needs[mode] = self._plan(1 if mode == CROSS_SECTION else BIG)
         return got
 
-    def _plan(self, root_need: int) -> tuple[int, ...]:
+    def _plan(self, root_need: int, warm: bool = False) -> tuple[int, ...]:
         need = [0] * len(self.steps)
         need[-1] = root_need
         for i in range(len(self.steps) - 1, -1, -1):
-            extra = self.steps[i].lookback()
+            step = self.steps[i]
+            extra = step.warmup() if warm else step.lookback()
             for j in self.children[i]:
                 need[j] = max(need[j], min(BIG, need[i] + extra))
         return tuple(need)
+
+    def history_needs(self) -> tuple[int, ...]:
+        """Per step: trailing bars it must be computed over so the rule's last value equals
+        its full-history value (recursive indicators get their finite warm-up)."""
+        got = self._needs.get("history")
+        if got is None:
+            got = self._needs["history"] = self._plan(1, warm=True)
+        return got
+
+    def history_bars(self) -> int:
+        """Bars of history (ending with the evaluated bar) the rule must be given for its
+        cross-section value to equal its value over the whole history: window lengths plus,
+        for recursive indicators, TA-Lib's lookback and unstable period (nested calls add
+        up). 1 for a rule that reads only the last bar."""
+        return max(self.history_needs())
 
     @property
     def kind_label(self) -> str:

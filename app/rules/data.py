@@ -15,9 +15,9 @@ once for all the rules that use it).  Do not mutate the arrays afterwards.
 
 Two evaluation modes (see :meth:`app.rules.compiler.CompiledRule.evaluate`):
 
-* cross-section -- the screener/alerts case: 2-D arrays of the recent bars (e.g. the last
-  260 daily bars, enough for a 252-bar window) and the result for the **last** bar of every
-  symbol;
+* cross-section -- the screener/alerts case: 2-D arrays of the recent bars (as many as the
+  rules' :meth:`~app.rules.compiler.CompiledRule.history_bars`: their windows, plus the
+  warm-up of recursive indicators) and the result for the **last** bar of every symbol;
 * time series -- the strategies/backtests case: the full history, and the result for every bar.
 
 Numeric fields missing from ``fields`` are derived from the bars when the field table says

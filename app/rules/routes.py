@@ -11,7 +11,6 @@ import re
 
 from flask import request
 from flask_login import login_required
-from markupsafe import Markup, escape
 
 from app.htmx import render_view
 from app.rules import bp
@@ -52,12 +51,6 @@ def _verdict(expr: str, kind: str) -> dict:
             expr[pos + 1 :],
         )
     return verdict
-
-
-@bp.app_template_filter("ticks")
-def ticks(text: str) -> Markup:
-    """Escape ``text`` and show `quoted` parts of rule messages as code."""
-    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 _ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")

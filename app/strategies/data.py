@@ -98,6 +98,39 @@ def benchmark_closes(dates: list[dt.date], symbol: str = BENCHMARK_SYMBOL) -> np
     return None if np.isnan(values).all() else values
 
 
+def benchmark(dates: list[dt.date], symbols: list[str] | None = None,
+              close: np.ndarray | None = None, symbol: str = BENCHMARK_SYMBOL) -> tuple[np.ndarray, str]:
+    """THE benchmark a strategy is compared with over ``dates`` -- backtest results and the
+    forward chart both come here: ``(levels on dates, label)``. ``symbol``'s closes (the
+    strategy's choice, see :func:`benchmark_symbol`; SPY by default) when it has bars here,
+    otherwise the equal-weight index of the universe: ``close`` (symbols x dates, already
+    aligned on ``dates``) or the daily bars of ``symbols``. Empty without dates."""
+    label = f"{symbol} buy-and-hold"
+    if not dates:
+        return np.empty(0), label
+    levels = benchmark_closes(dates, symbol)
+    if levels is not None:
+        return levels, label
+    if close is None:
+        pairs = resolve_symbols(symbols or [])
+        panel = load_panel([i for i, _ in pairs], [s for _, s in pairs], dates[0], dates[-1])
+        close = np.full((len(pairs), len(dates)), np.nan)
+        if panel.dates:
+            at = {d: k for k, d in enumerate(panel.dates)}
+            cols = [at.get(d) for d in dates]
+            for j, k in enumerate(cols):
+                if k is not None:
+                    close[:, j] = panel.close[:, k]
+    return equal_weight_index(close), f"equal-weight index of the universe ({symbol} has no bars here)"
+
+
+def scaled(levels: np.ndarray, start_value: float) -> np.ndarray:
+    """Benchmark levels as the equity of ``start_value`` invested on the first date."""
+    if levels.size and np.isfinite(levels[0]) and levels[0] > 0:
+        return levels / levels[0] * start_value
+    return levels
+
+
 def equal_weight_index(close: np.ndarray) -> np.ndarray:
     """The universe's equal-weight index (mean of each symbol's growth since the first bar)."""
     if close.size == 0:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Double, cast, delete, func, insert, or_, select
+from sqlalchemy import Double, cast, delete, func, insert, or_, select, update
 
 from app.database import utcnow
 from app.extensions import db
@@ -124,12 +124,14 @@ def _no_gc():
             gc.enable()
 
 
-def load_ledger(account_ids: list[int]) -> Ledger:
+def load_ledger(account_ids: list[int], axis: list[dt.date] | None = None) -> Ledger:
+    """The forward data of ``account_ids``; the session axis is theirs, or ``axis`` (the
+    whole board's, so one strategy's windows are the full rebuild's windows)."""
     with _no_gc():
-        return _load_ledger(account_ids)
+        return _load_ledger(account_ids, axis)
 
 
-def _load_ledger(account_ids: list[int]) -> Ledger:
+def _load_ledger(account_ids: list[int], given_axis: list[dt.date] | None = None) -> Ledger:
     ids = list(account_ids)
     if not ids:
         return Ledger([], {}, {}, {}, {}, None)
@@ -138,8 +140,7 @@ def _load_ledger(account_ids: list[int]) -> Ledger:
         .where(EquitySnapshot.account_id.in_(ids)).order_by(EquitySnapshot.account_id, EquitySnapshot.session)
     ), 3)
     days = np.array(sess, dtype="datetime64[D]")
-    axis_days = np.unique(days)
-    axis = axis_days.tolist()
+    axis = np.unique(days).tolist() if given_axis is None else list(given_axis)
     equity = _split(np.array(a, dtype=np.int64), days, np.array(value, dtype=float))
     start = dict(db.session.execute(select(PaperAccount.id, cast(PaperAccount.starting_balance, Double))
                                     .where(PaperAccount.id.in_(ids))).all())
@@ -229,6 +230,37 @@ def forward_metrics(strategy: Strategy) -> dict | None:
     return out
 
 
+def drawdown_points(points: list[dict]) -> list[dict]:
+    """``{"time", "value"}`` chart points of an equity curve -> its underwater curve (%)."""
+    from app.paper import metrics as m
+
+    dd = m.drawdown_series([p["value"] for p in points])
+    return [{"time": p["time"], "value": round(float(v), 3)} for p, v in zip(points, dd, strict=True)]
+
+
+def forward_chart(strategy: Strategy) -> dict:
+    """The forward-tracking chart: daily equity of the strategy's account, the benchmark the
+    backtests use (:func:`app.strategies.data.benchmark`, scaled to the first equity point)
+    over the same sessions, and the drawdown curve."""
+    from app.paper import services as ledger
+    from app.strategies import data as sdata
+    from app.strategies.services import universe_symbols
+
+    account = strategy.paper_account
+    if account is None:
+        return {"equity": [], "benchmark": [], "drawdown": [], "starting_balance": None, "benchmark_label": None}
+    snaps = ledger.equity_series(account, "all")
+    equity = [{"time": p["session"].isoformat(), "value": float(p["equity"])} for p in snaps]
+    symbols = universe_symbols(strategy)
+    bench, label = sdata.benchmark([p["session"] for p in snaps], symbols,
+                                   symbol=sdata.benchmark_symbol(strategy.benchmark, symbols))
+    levels = sdata.scaled(bench, equity[0]["value"]) if equity else bench
+    benchmark = [{"time": p["time"], "value": round(float(v), 2)}
+                 for p, v in zip(equity, levels, strict=True) if np.isfinite(v)]
+    return {"equity": equity, "benchmark": benchmark, "drawdown": drawdown_points(equity),
+            "starting_balance": float(account.starting_balance), "benchmark_label": label}
+
+
 def eligibility(strategy: Strategy, total_trades: int, now: dt.datetime | None = None) -> dict:
     now = now or utcnow()
     age = (now - strategy.tracking_started_at).days if strategy.tracking_started_at else 0
@@ -286,6 +318,80 @@ def _rebuild_leaderboard(now: dt.datetime | None) -> dict:
     _bump_board()
     return {"strategies": len(rows), "ranked": ranked, "rows": rows_written,
             "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _board_axis() -> list[dt.date]:
+    """The session axis of the full rebuild: sessions with a snapshot of any ranked candidate."""
+    accounts = select(Strategy.paper_account_id).where(
+        Strategy.status == TRACKING, Strategy.visibility == "public", Strategy.paper_account_id.is_not(None))
+    days = db.session.scalars(select(EquitySnapshot.session).where(EquitySnapshot.account_id.in_(accounts))
+                              .distinct().order_by(EquitySnapshot.session))
+    return [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in days]
+
+
+def rebuild_strategy(strategy_id: int, now: dt.datetime | None = None) -> dict:
+    """Recompute ONE strategy's leaderboard rows (the "Recalculate" button): its scores in
+    every timeframe over the same windows as the full rebuild, then re-rank only the boards
+    it leaves or enters (the other strategies' stored scores are kept)."""
+    now = now or utcnow()
+    s = db.session.get(Strategy, strategy_id)
+    E = LeaderboardEntry  # noqa: N806
+    old = list(db.session.scalars(select(E).where(E.strategy_id == strategy_id)))
+    boards = {(e.category, e.timeframe) for e in old}
+    for e in old:
+        db.session.delete(e)
+    entries: dict[tuple[str, str], dict] = {}
+    ranked = False
+    if s is not None and s.status == TRACKING and s.visibility == "public" and s.paper_account_id is not None:
+        ledger = load_ledger([s.paper_account_id], axis=_board_axis())
+        total = int(ledger.trades.get(s.paper_account_id, (np.empty(0),))[0].size)
+        el = eligibility(s, total, now)
+        if el["ranked"]:
+            ranked = True
+            cats = ["rookies"] if el["rookie"] else ["overall"] + ([s.category] if s.category in BOARD_CATEGORIES
+                                                                  else [])
+            owner = db.session.scalar(select(User.display_name).where(User.id == s.owner_id)) or ""
+            community = _community(s)
+            inputs = [window_inputs(ledger, s.paper_account_id, tf, community=community) for tf in TIMEFRAMES]
+            for tf, result in zip(TIMEFRAMES, scoring.compute_many(inputs), strict=True):
+                figures = {**result["figures"], "age_days": el["age_days"], "total_trades": el["trades"]}
+                for c in cats:
+                    entries[(c, tf)] = {"strategy_id": s.id, "name": s.name, "owner_name": owner,
+                                        "score": result["score"], "components": result["components"],
+                                        "figures": _clean(figures)}
+                    boards.add((c, tf))
+    db.session.flush()
+    for c, tf in sorted(boards):
+        _rerank(c, tf, entries.get((c, tf)), now)
+    db.session.commit()
+    from app.strategies.services import _bump_board
+
+    _bump_board()
+    return {"strategy_id": strategy_id, "ranked": ranked, "rows": len(entries), "boards": len(boards)}
+
+
+def _rerank(category: str, timeframe: str, entry: dict | None, now: dt.datetime) -> None:
+    """Renumber one board by (score desc, strategy id) with ``entry`` (the recomputed
+    strategy's row, or None when it left the board) among the stored rows. Ranks are moved
+    out of the way first: (category, timeframe, rank) is unique at every statement."""
+    E = LeaderboardEntry  # noqa: N806
+    where = (E.category == category, E.timeframe == timeframe)
+    rows = db.session.execute(select(E.id, E.strategy_id, E.score).where(*where)).all()
+    order = [(-float(score), sid, rid) for rid, sid, score in rows]
+    if entry is not None:
+        order.append((-float(entry["score"]), entry["strategy_id"], None))
+    order.sort()
+    if rows:
+        db.session.execute(update(E).where(*where).values(rank=-E.rank - 1))
+    updates = []
+    for rank, (_, _, rid) in enumerate(order, 1):
+        if rid is None:
+            db.session.add(E(category=category, timeframe=timeframe, rank=rank, built_at=now, **entry))
+        else:
+            updates.append({"id": rid, "rank": rank})
+    if updates:
+        db.session.execute(update(E), updates)
+    db.session.flush()
 
 
 _ENTRY_COLUMNS = ("strategy_id", "name", "owner_name", "score", "components", "figures")

@@ -1,37 +1,21 @@
 """/strategies and /leaderboard. Thin views: parse, one service call, render."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from flask import abort, flash, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import InvalidInput, LimitReached
+from app.errors import InvalidInput, LimitReached, Throttled
 from app.extensions import db
 from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, versioned_fragment
 from app.models.jobs import JobRun
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
+from app.paper import metrics as m
 from app.strategies import bp, queries, scoring, services
 from app.strategies.forms import CATEGORY_LABELS, ActionForm, BacktestForm, RatingForm, StrategyForm
 
-METRICS = (
-    # key, label, formula, annualisation, kind
-    ("total_return", "Total return", "E_last / E_first − 1", "not annualised", "pct"),
-    ("annualised_return", "Annual return", "(E_last / E_first)^(252 / n) − 1", "252 trading days", "pct"),
-    ("sharpe", "Sharpe", "mean(r − rf) / stdev(r − rf) × √252, daily returns r, rf = 0", "× √252", "num"),
-    ("sortino", "Sortino", "mean(r − rf) / downside dev × √252", "× √252", "num"),
-    ("max_drawdown", "Max drawdown", "min_t(E_t / max_{s≤t} E_s − 1)", "—", "pct"),
-    ("max_drawdown_duration", "Longest drawdown", "longest run of days below a previous peak", "days", "int"),
-    ("calmar", "Calmar", "annual return / |max drawdown|", "annual", "num"),
-    ("win_rate", "Win rate", "closed trades with P&L > 0 / closed trades", "—", "ratio"),
-    ("profit_factor", "Profit factor", "sum(wins) / |sum(losses)|", "—", "num"),
-    ("expectancy", "Expectancy", "mean P&L per closed trade", "—", "money"),
-    ("average_win", "Average win", "mean P&L of winning trades", "—", "money"),
-    ("average_loss", "Average loss", "mean P&L of losing trades", "—", "money"),
-    ("win_loss_ratio", "Avg win / avg loss", "average win / |average loss|", "—", "num"),
-    ("exposure", "Exposure", "days with a position held / days", "—", "ratio"),
-    ("trades", "Closed trades", "round trips closed in the range", "—", "int"),
-)
+#: every metric shown on the backtest and strategy pages: formula, unit, difference from
+#: backtesting.py (the one list, beside the math in app.paper.metrics)
+METRICS = m.DOCS
 TF_LABELS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly", "all_time": "All time"}
 
 
@@ -176,22 +160,7 @@ def _rating_form(user, strategy):
 
 
 def _monthly(bt) -> list[dict]:
-    """Monthly returns of a backtest's equity: {year, months[12] (fraction or None), year total}."""
-    if not bt.equity:
-        return []
-    s = pd.Series([p[1] for p in bt.equity], index=pd.to_datetime([p[0] for p in bt.equity]))
-    month_end = s.resample("ME").last()
-    prev = month_end.shift(1)
-    prev.iloc[0] = s.iloc[0]
-    rets = month_end / prev - 1
-    out = []
-    for year, g in rets.groupby(rets.index.year):
-        months = [None] * 12
-        for ts, v in g.items():
-            months[ts.month - 1] = None if not np.isfinite(v) else float(v)
-        total = float(np.prod([1 + v for v in months if v is not None]) - 1)
-        out.append({"year": int(year), "months": months, "total": total})
-    return out
+    return m.monthly_returns([p[0] for p in bt.equity or []], [p[1] for p in bt.equity or []])
 
 
 @bp.get("/strategies/<int:strategy_id>")
@@ -206,24 +175,7 @@ def detail(strategy_id: int):
 @login_required
 def forward_data(strategy_id: int):
     strategy = services.get_visible(_user(), strategy_id)
-    points = []
-    start = None
-    if strategy.paper_account is not None:
-        from app.paper import services as ledger
-
-        points = [{"time": p["session"].isoformat(), "value": float(p["equity"])}
-                  for p in ledger.equity_series(strategy.paper_account, "all")]
-        start = float(strategy.paper_account.starting_balance)
-    return add_vary(jsonify(equity=points, benchmark=[], drawdown=_drawdown(points), starting_balance=start))
-
-
-def _drawdown(points: list[dict]) -> list[dict]:
-    if not points:
-        return []
-    e = np.array([p["value"] for p in points])
-    peak = np.maximum.accumulate(e)
-    dd = np.where(peak > 0, e / peak - 1, 0) * 100
-    return [{"time": p["time"], "value": round(float(v), 3)} for p, v in zip(points, dd, strict=True)]
+    return add_vary(jsonify(**queries.forward_chart(strategy)))
 
 
 # ===================================================================== backtests
@@ -284,7 +236,7 @@ def backtest_equity(backtest_id: int):
     pts = bt.equity or []
     equity = [{"time": p[0], "value": p[1]} for p in pts]
     bench = [{"time": p[0], "value": p[2]} for p in pts if p[2] is not None]
-    return add_vary(jsonify(equity=equity, benchmark=bench, drawdown=_drawdown(equity),
+    return add_vary(jsonify(equity=equity, benchmark=bench, drawdown=queries.drawdown_points(equity),
                             starting_balance=bt.starting_capital,
                             benchmark_label=(bt.metrics or {}).get("benchmark", "benchmark")))
 
@@ -375,8 +327,12 @@ def rate(strategy_id: int):
 @login_required
 def recalculate(strategy_id: int):
     _action_ok()
-    run = services.recalculate(_user(), strategy_id)
-    flash(f"Recalculation queued (job #{run.id}).", "success")
+    try:
+        run = services.recalculate(_user(), strategy_id)
+    except Throttled as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Recalculation of this strategy's scores queued (job #{run.id}).", "success")
     return redirect(url_for("strategies.detail", strategy_id=strategy_id))
 
 
@@ -410,7 +366,7 @@ def leaderboard():
     ctx = {"board": board, "category": category, "timeframe": timeframe, "q": q, "per_page": per_page,
            "categories": BOARD_CATEGORIES, "timeframes": TIMEFRAMES, "labels": CATEGORY_LABELS,
            "tf_labels": TF_LABELS, "min_trades": scoring.MIN_TRADES, "rookie_days": scoring.ROOKIE_DAYS,
-           "etag": _board_etag(args)}
+           "etag": _board_etag(args), "doc": m.DOC, "score_formula": scoring.FORMULA}
     return render_view("strategies/leaderboard.html", "strategies/_board.html", **ctx)
 
 
@@ -427,7 +383,7 @@ def leaderboard_rows():
     def render() -> str:
         board = queries.board_page(category, timeframe, q, page, per_page)
         return render_template("strategies/_board.html", board=board, min_trades=scoring.MIN_TRADES,
-                               rookie_days=scoring.ROOKIE_DAYS, **ctx)
+                               rookie_days=scoring.ROOKIE_DAYS, doc=m.DOC, score_formula=scoring.FORMULA, **ctx)
 
     if request.headers.get("HX-Trigger") != "board-controls":
         return versioned_fragment(_board_etag(args), render)  # the 30 s poll

@@ -194,46 +194,11 @@ def compute(inp: Inputs) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Many strategies at once (the leaderboard rebuild)
 #
-# The same formulas as :func:`compute`, without the breakdown texts: the ragged reductions
-# (one window's equity curve, one window's trades) run per window with exactly the numpy
-# calls of :mod:`app.paper.metrics` (so every figure is bit-identical to ``compute``), and the
+# The same formulas as :func:`compute`, without the breakdown texts: the equity figures of all
+# windows come from :func:`app.paper.metrics.equity_stats_many` (bit-identical to the
+# single-curve functions), each window's trade figures from the same metric functions, and the
 # sub-scores, components and the total are computed with numpy over arrays of windows.
 # tests/strategies/test_scoring.py checks ``compute_many`` against ``compute``.
-
-
-def _equity_stats(curves: list[np.ndarray]) -> list[tuple]:
-    """(ann, dd, sharpe) of many equity curves, as :func:`compute` gets them from
-    :mod:`app.paper.metrics`. Curves of the same length are stacked and reduced row-wise
-    (a row-wise numpy reduction over a contiguous row is the same computation as over that
-    row alone). Needs ``np.errstate`` set by the caller."""
-    out: list[tuple] = [(None, None, None)] * len(curves)
-    by_len: dict[int, list[int]] = {}
-    for i, e in enumerate(curves):
-        by_len.setdefault(e.size, []).append(i)
-    for size, idx in by_len.items():
-        if size < 2:
-            continue
-        e = np.stack([curves[i] for i in idx])
-        growth = e[:, -1] / e[:, 0]
-        ex = m.PERIODS_PER_YEAR / (size - 1)
-        positive = (e[:, 0] > 0).tolist()
-        peaks = np.maximum.accumulate(e, axis=1)
-        dds = np.abs(np.where(peaks > 0, e / peaks - 1.0, 0.0).min(axis=1)).tolist()
-        sharpes = [None] * len(idx)
-        if size >= 3:
-            r = e[:, 1:] / e[:, :-1] - 1.0
-            r = np.ascontiguousarray(np.where(np.isfinite(r), r, 0.0))
-            sd = r.std(axis=1, ddof=1)
-            val = r.mean(axis=1) / sd * np.sqrt(m.PERIODS_PER_YEAR)
-            ok = ((sd != 0) & np.isfinite(sd)).tolist()
-            sharpes = [float(v) if k else None for v, k in zip(val, ok, strict=True)]
-        for j, i in enumerate(idx):
-            ann = None
-            if positive[j]:
-                g = growth[j]
-                ann = -1.0 if g <= 0 else float(g ** ex - 1.0)
-            out[i] = (ann, dds[j], sharpes[j])
-    return out
 
 
 def _window_stats(inp: Inputs) -> tuple:
@@ -241,30 +206,16 @@ def _window_stats(inp: Inputs) -> tuple:
     where :func:`compute` has no data."""
     p = np.asarray(inp.pnls, dtype=float).ravel()
     n = int(p.size)
-    pf = wr = wl = cv = None
-    no_loss_wins = False
-    gross = 0.0
-    if n:
-        win = p > 0
-        wins, losses = p[win], p[p < 0]
-        gains = wins.sum()
-        lost = -losses.sum()
-        if lost == 0:
-            pf = m.NO_LOSSES if gains > 0 else None
-        else:
-            pf = float(gains / lost)
-        wr = float(win.sum() / n)
-        if wins.size and losses.size:
-            wl = float(float(wins.mean()) / abs(float(losses.mean())))
-        no_loss_wins = not losses.size and bool(wins.size)
-        gross = float(gains)
-        if n >= MIN_STABILITY_TRADES:
-            pcts = np.asarray(inp.pnl_pcts, dtype=float)
-            mean = float(pcts.mean())
-            if mean > 0:
-                cv = float(pcts.std(ddof=1) / mean)
+    cv = None
+    if n >= MIN_STABILITY_TRADES:
+        pcts = np.asarray(inp.pnl_pcts, dtype=float)
+        mean = float(pcts.mean())
+        if mean > 0:
+            cv = float(pcts.std(ddof=1) / mean)
+    no_loss_wins = bool(n) and not (p < 0).any() and bool((p > 0).any())
+    gross = float(p[p > 0].sum()) if n else 0.0
     bench_ann = m.annualised_return(inp.benchmark) if inp.benchmark is not None else None
-    return pf, wr, wl, no_loss_wins, n, cv, gross, bench_ann
+    return (m.profit_factor(p), m.win_rate(p), m.win_loss_ratio(p), no_loss_wins, n, cv, gross, bench_ann)
 
 
 def _points(points: float, ratio: np.ndarray, has: np.ndarray) -> np.ndarray:
@@ -285,9 +236,10 @@ def compute_many(inputs: list[Inputs]) -> list[dict]:
     as ``compute(inp)["score"]``, ``{k: c["score"]}`` and ``compute(inp)["figures"]``."""
     if not inputs:
         return []
+    eq = m.equity_stats_many([inp.equity for inp in inputs])
     with np.errstate(divide="ignore", invalid="ignore"):
-        eq = _equity_stats([np.asarray(inp.equity, dtype=float).ravel() for inp in inputs])
-        stats = [e + _window_stats(inp) for e, inp in zip(eq, inputs, strict=True)]
+        stats = [(e.annualised_return, e.max_drawdown, e.sharpe) + _window_stats(inp)
+                 for e, inp in zip(eq, inputs, strict=True)]
     cols = list(zip(*stats, strict=True))
 
     def arr(values, fill=np.nan) -> tuple[np.ndarray, np.ndarray]:

@@ -362,27 +362,28 @@ def my_rating(user, strategy: Strategy) -> StrategyRating | None:
 
 
 def record_view(user, strategy: Strategy, today: dt.date | None = None) -> bool:
-    """Count a unique signed-in viewer per day (never the owner). A Redis SET NX guards the
-    request path: at most one database write per viewer, strategy and day."""
+    """Count a unique signed-in viewer (never the owner): each user once per strategy, on
+    the first day they open it (the row's ``day``). A Redis SET NX guards the request path:
+    at most one database check per viewer and strategy while the key lives."""
     if user is None or not getattr(user, "id", None) or user.id == strategy.owner_id:
         return False
     from app.redis_store import get_redis
 
     today = today or utcnow().date()
-    key = f"strategies:view:{strategy.id}:{user.id}:{today.isoformat()}"
+    key = f"strategies:viewer:{strategy.id}:{user.id}"
     try:
-        if not get_redis().set(key, 1, nx=True, ex=2 * 86400):
+        if not get_redis().set(key, 1, nx=True, ex=30 * 86400):
             return False
-    except Exception:  # Redis down: fall through to the database's unique key
+    except Exception:  # Redis down: fall through to the database
         log.warning("view guard unavailable", exc_info=True)
-    exists = db.session.scalar(select(func.count()).select_from(StrategyView).where(
-        StrategyView.strategy_id == strategy.id, StrategyView.user_id == user.id, StrategyView.day == today))
-    if exists:
+    seen = db.session.scalar(select(func.count()).select_from(StrategyView).where(
+        StrategyView.strategy_id == strategy.id, StrategyView.user_id == user.id))
+    if seen:
         return False
     db.session.add(StrategyView(strategy_id=strategy.id, user_id=user.id, day=today))
     try:
         db.session.flush()
-    except IntegrityError:
+    except IntegrityError:  # the same first view in a parallel request
         db.session.rollback()
         return False
     db.session.execute(update(Strategy).where(Strategy.id == strategy.id)
@@ -410,6 +411,14 @@ def _date(value: Any, field: str, label: str) -> dt.date | None:
         raise InvalidInput(f"{label} must be a date (YYYY-MM-DD).", field=field) from None
 
 
+def _years_before(day: dt.date, years: int) -> dt.date:
+    """The same calendar day ``years`` earlier; 29 February becomes the 28th in a common year."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None, capital: Any = 100000,
                    slippage_bps: Any = 5, commission: Any = 0) -> Backtest:
     """Check the plan limit, record a Backtest and queue it as a job with a JobRun."""
@@ -420,7 +429,7 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
     d0, d1 = _date(start, "start", "Start"), _date(end, "end", "End")
     if d0 and d1 and d0 >= d1:
         raise InvalidInput("The start must be before the end.", field="start")
-    if d0 and d0 < dt.date.today().replace(year=dt.date.today().year - MAX_RANGE_YEARS):
+    if d0 and d0 < _years_before(utcnow().date(), MAX_RANGE_YEARS):
         raise InvalidInput(f"Backtests cover at most {MAX_RANGE_YEARS} years.", field="start")
     try:
         cap = float(str(capital).replace(",", "").replace("$", "").strip())
@@ -502,12 +511,8 @@ def execute_backtest(backtest_id: int, progress=None) -> Backtest:
     metrics = engine.compute_metrics(res, start_idx)
     dates = panel.dates[start_idx:]
     bench_sym = sdata.benchmark_symbol(p.get("benchmark"), p["symbols"])
-    bench = sdata.benchmark_closes(dates, bench_sym)
-    bench_label = f"{bench_sym} buy-and-hold"
-    if bench is None:
-        bench = sdata.equal_weight_index(panel.close[:, start_idx:])
-        bench_label = f"equal-weight index of the universe ({bench_sym} has no bars here)"
-    bench_equity = bench / bench[0] * bt.starting_capital if bench.size and bench[0] > 0 else bench
+    bench, bench_label = sdata.benchmark(dates, close=panel.close[:, start_idx:], symbol=bench_sym)
+    bench_equity = sdata.scaled(bench, bt.starting_capital)
     from app.paper import metrics as m
 
     metrics["benchmark"] = bench_label
@@ -585,14 +590,47 @@ def stop_tracking(user, strategy_id: Any) -> Strategy:
     return strategy
 
 
+RECALC_INTERVAL = 60  # seconds between two recalculations of one strategy
+
+
 def recalculate(user, strategy_id: Any):
-    """Owner only: queue a rebuild of the strategy's forward figures and the leaderboard."""
+    """Owner only: queue a recomputation of this strategy's leaderboard rows (its scores in
+    every timeframe; the boards it is in are re-ranked), at most once a minute per strategy."""
     from app.jobs import start_job
     from app.strategies.tasks import recalculate_job
 
     strategy = get_owned(user, strategy_id)
-    return start_job("strategy_recalculate", recalculate_job, strategy.id, owner_id=user.id,
-                     message="Recalculation queued")
+    _recalc_throttle(strategy.id)
+    run = start_job("strategy_recalculate", recalculate_job, strategy.id, owner_id=user.id,
+                    message="Recalculation queued")
+    if run.result_ref is None:  # the database fallback of the throttle looks for it
+        run.result_ref = f"strategy:{strategy.id}"
+        db.session.commit()
+    return run
+
+
+def _recalc_throttle(strategy_id: int) -> None:
+    """Raise Throttled when this strategy was recalculated less than a minute ago: an atomic
+    Redis SET NX (shared by every process), or the last queued job when Redis is down."""
+    from app.errors import Throttled
+    from app.models.jobs import JobRun
+    from app.redis_store import get_redis
+
+    wait = None
+    try:
+        r = get_redis()
+        if not r.set(f"strategies:recalc:{strategy_id}", 1, nx=True, ex=RECALC_INTERVAL):
+            wait = max(1, int(r.ttl(f"strategies:recalc:{strategy_id}") or RECALC_INTERVAL))
+    except Exception:
+        log.warning("recalculation throttle: Redis unavailable, using the job table", exc_info=True)
+        last = db.session.scalar(select(func.max(JobRun.created_at)).where(
+            JobRun.kind == "strategy_recalculate", JobRun.result_ref == f"strategy:{strategy_id}"))
+        if last is not None:
+            left = RECALC_INTERVAL - (utcnow() - last).total_seconds()
+            wait = math.ceil(left) if left > 0 else None
+    if wait is not None:
+        raise Throttled(f"This strategy was recalculated less than a minute ago; try again in {wait} s.",
+                        retry_after=wait)
 
 
 # ===================================================================== cache version

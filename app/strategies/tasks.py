@@ -43,13 +43,13 @@ def rebuild_leaderboard() -> dict:
 
 @task
 def recalculate_job(job_run_id: int, strategy_id: int) -> dict:
-    from app.strategies.queries import rebuild_leaderboard as rebuild
+    from app.strategies.queries import rebuild_strategy
 
     with job_run(job_run_id) as run:
         run.result_ref = f"strategy:{strategy_id}"
-        set_progress(run, 10, "Recomputing forward figures and the leaderboard")
-        stats = rebuild()
-        set_progress(run, 100, f"Leaderboard rebuilt ({stats['ranked']} ranked)")
+        set_progress(run, 10, "Recomputing this strategy's scores")
+        stats = rebuild_strategy(strategy_id)
+        set_progress(run, 100, f"Scores recomputed ({stats['rows']} leaderboard rows)")
     return stats
 
 

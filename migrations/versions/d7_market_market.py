@@ -1,7 +1,7 @@
 """market: asset types, fundamentals, delisting and test issues; strategy benchmark
 
 Revision ID: d7_market
-Revises: c8_strategies
+Revises: d2_numbers
 Create Date: 2026-12-04 15:45:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd7_market'
-down_revision = 'c8_strategies'
+down_revision = 'd2_numbers'
 branch_labels = None
 depends_on = None
 

@@ -87,7 +87,9 @@ def test_admin_disable_and_make_admin(client, login, db, factories):
 
 
 def test_confirmation_glue_is_served(client, db):
-    js = client.get("/static/js/app.js").get_data(as_text=True)
+    response = client.get("/static/js/app.js")
+    js = response.get_data(as_text=True)
+    response.close()  # a static file response holds the file open until closed
     assert 'getAttribute("data-confirm")' in js and "window.confirm(message)" in js
 
 

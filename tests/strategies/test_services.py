@@ -75,16 +75,32 @@ def test_rating_rules(owner, other, factories, strategy):
     assert [r.review for r in services.ratings(s)][-1] == "changed my mind"
 
 
-def test_views_unique_per_viewer_per_day_never_the_owner(owner, other, factories, strategy):
+def test_views_count_each_viewer_once_never_the_owner(owner, other, factories, strategy):
+    """Unique viewers are users, not viewer-days: coming back the next day counts nothing."""
     day = dt.date(2026, 3, 2)
     assert services.record_view(other, strategy, day) is True
     assert services.record_view(other, strategy, day) is False
     assert services.record_view(owner, strategy, day) is False
     assert services.record_view(factories.user(), strategy, day) is True
-    assert services.record_view(other, strategy, day + dt.timedelta(days=1)) is True
+    assert services.record_view(other, strategy, day + dt.timedelta(days=1)) is False
+    assert services.record_view(other, strategy, day + dt.timedelta(days=40)) is False
     _db.session.refresh(strategy)
-    assert strategy.viewers_count == 3
-    assert _db.session.scalar(select(func.count()).select_from(StrategyView)) == 3
+    assert strategy.viewers_count == 2
+    assert _db.session.scalar(select(func.count()).select_from(StrategyView)) == 2
+
+
+def test_views_count_each_viewer_once_without_redis(owner, other, strategy, monkeypatch):
+    """The database alone (Redis down, or its key expired) still counts a returning viewer once."""
+    import app.redis_store as store
+
+    def down():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(store, "get_redis", down)
+    assert services.record_view(other, strategy, dt.date(2026, 3, 2)) is True
+    assert services.record_view(other, strategy, dt.date(2026, 3, 3)) is False
+    _db.session.refresh(strategy)
+    assert strategy.viewers_count == 1
 
 
 def test_backtest_job_stores_results_and_counts_against_the_plan(owner, strategy):

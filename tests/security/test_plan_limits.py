@@ -139,3 +139,15 @@ def test_saved_screen_limit_over_htmx_and_without(client, hx, csrf, db, factorie
 def test_account_page_has_the_plan_anchor(client, db, factories, login):
     login(factories.user())
     assert 'id="plan"' in client.get("/account").get_data(as_text=True)
+
+
+def test_paper_account_limit_over_htmx_names_usage_and_links_to_plans(client, hx, csrf, db, factories, login):
+    login(factories.user())
+    token = csrf(client, "/paper")
+    assert client.post("/paper/accounts", data={"csrf_token": token, "name": "One",
+                                                "starting_balance": "1000"}).status_code == 303
+    r = hx.post("/paper/accounts", data={"csrf_token": token, "name": "Two", "starting_balance": "1000"})
+    assert r.status_code == 403
+    body = r.get_data(as_text=True)
+    assert "Free plan: 1 of 1 paper accounts used." in body and "data-error-message" in body
+    assert '<a href="/account#plan" data-error-link>' in body

@@ -62,8 +62,16 @@ def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
     from app.auth.login import configure_login
     from app.auth.oauth import register_providers
     from app.cli import register_cli
-    from app.web import register_error_handlers, register_security_headers, register_template_helpers
+    from app.web import (
+        register_error_handlers,
+        register_input_guards,
+        register_security_headers,
+        register_template_helpers,
+        register_url_converters,
+    )
 
+    register_url_converters(app)
+    register_input_guards(app)
     configure_login(app)
     register_providers(app)
     for name in BLUEPRINTS:

@@ -64,10 +64,38 @@ def apply_error(form, exc) -> None:
         form.form_errors.append(exc.message)
 
 
-def render_form(page: str, partial: str | None, form, **context: Any) -> Response:
-    """Render a form page/partial; 422 when the submitted form has errors."""
-    status = 422 if (form.errors or form.form_errors) else 200
+def render_form(page: str, partial: str | None, form, *, status: int | None = None, **context: Any) -> Response:
+    """Render a form page/partial; 422 when the submitted form has errors (or `status`)."""
+    if status is None:
+        status = 422 if (form.errors or form.form_errors) else 200
     return render_view(page, partial, status=status, form=form, **context)
+
+
+def submit_form(form, call: Callable[[], Any], done: Callable[[Any], Response], *, page: str,
+                partial: str | None = None, **context: Any) -> Response:
+    """The one way a form route handles a submission.
+
+    validate -> one service call (`call`) -> `done(result)` builds the answer (usually a
+    redirect). A service's InvalidInput becomes the message of the field it names (or of the
+    form) and the form is re-rendered with 422; a Conflict likewise with 409. NotFound,
+    Forbidden and LimitReached go to the error handler (404/403 page or fragment; a plan limit
+    shows its usage and links to the plans). A GET, or a submission that fails validation,
+    renders the form (422 when it has errors).
+    """
+    from app.errors import Conflict, InvalidInput
+
+    status = None
+    if form.validate_on_submit():
+        try:
+            result = call()
+        except Conflict as exc:
+            apply_error(form, exc)
+            status = 409
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            return done(result)
+    return render_form(page, partial, form, status=status, **context)
 
 
 def versioned_fragment(etag: str | None, render: Callable[[], str]) -> Response:

@@ -7,8 +7,9 @@ from decimal import Decimal
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from app.errors import DomainError, Throttled
+from app.errors import MAX_ID, DomainError, LimitReached, Throttled
 
 # the one formatter; these names stay importable from here (app.web.ET, app.web.fmt_price...)
 from app.formatting import (  # noqa: F401
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 ERROR_TITLES = {
     400: "Bad request",
-    403: "Not allowed",
+    403: "Not allowed",  # plan limits say which limit instead (see LimitReached)
     404: "Page not found",
     405: "Method not allowed",
     409: "Conflict",
@@ -40,11 +41,14 @@ ERROR_TITLES = {
 }
 
 
-def render_error(status: int, message: str | None = None, headers: dict | None = None):
+def render_error(status: int, message: str | None = None, headers: dict | None = None, *,
+                 usage: str | None = None, link: str | None = None, link_label: str = "See plans and limits"):
+    """The error page, or its fragment for HTMX. `usage` and `link` (a plan limit's usage and
+    the plans page, or where to go back to) are shown beside the message."""
     title = ERROR_TITLES.get(status, "Error")
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
-    body = render_template(template, status=status, title=title, message=message,
-                           request_id=g.get("request_id"))
+    body = render_template(template, status=status, title=title, message=message, usage=usage, link=link,
+                           link_label=link_label, request_id=g.get("request_id"))
     response = add_vary(Flask.response_class(body, status=status, mimetype="text/html"))
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -59,6 +63,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        if isinstance(exc, LimitReached):
+            return render_error(exc.status_code, exc.message, headers, usage=exc.usage, link=exc.upgrade_url)
         return render_error(exc.status_code, exc.message, headers)
 
     @app.errorhandler(HTTPException)
@@ -73,6 +79,43 @@ def register_error_handlers(app: Flask) -> None:
     def unhandled(exc: Exception):
         log.exception("unhandled error (request id %s) on %s %s", g.get("request_id"), request.method, request.path)
         return render_error(500, None)
+
+
+# --- input guards: hostile values get a 4xx before they reach the database ------------------
+
+NUL_MESSAGE = "Text cannot contain NUL characters (\\0). Remove them and try again."
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` bounded to the database's id range: a larger number is a 404 like any
+    unknown id, instead of an overflow inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def register_url_converters(app: Flask) -> None:
+    """Before any blueprint is registered: rules bind their converters when added."""
+    app.url_map.converters["int"] = IdConverter
+
+
+def _has_nul() -> bool:
+    if "\x00" in request.path:
+        return True
+    for source in (request.args, request.form if request.method in ("POST", "PUT", "PATCH") else None):
+        if source and any("\x00" in key or "\x00" in value for key, value in source.items(multi=True)):
+            return True
+    return False
+
+
+def register_input_guards(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_bytes():
+        # PostgreSQL text columns cannot store NUL: refuse it up front, whatever the route.
+        if _has_nul():
+            return render_error(400, NUL_MESSAGE)
+        return None
 
 
 CSP = "; ".join(

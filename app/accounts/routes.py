@@ -10,8 +10,7 @@ from app.accounts.forms import ChangeEmailForm, ChangePasswordForm, ConfirmCodeF
 from app.auth import oauth, services, twofactor
 from app.auth.login import finish_login
 from app.billing.plans import plan_for
-from app.errors import InvalidInput
-from app.htmx import apply_error, redirect, render_form
+from app.htmx import redirect, submit_form
 
 
 def _user():
@@ -38,15 +37,13 @@ def index():
 @login_required
 def profile():
     form = ProfileForm()
-    if form.validate_on_submit():
-        try:
-            services.update_profile(_user(), form.display_name.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Profile saved.", "success")
-            return redirect(url_for("accounts.index"))
-    return render_form("accounts/profile.html", "accounts/_profile_form.html", form)
+
+    def done(_):
+        flash("Profile saved.", "success")
+        return redirect(url_for("accounts.index"))
+
+    return submit_form(form, lambda: services.update_profile(_user(), form.display_name.data), done,
+                       page="accounts/profile.html", partial="accounts/_profile_form.html")
 
 
 @bp.get("/security")
@@ -59,32 +56,29 @@ def security():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(_user(), form.current_password.data or "", form.new_password.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            finish_login(_user(), remember=False)  # keep this session after the version bump
-            flash("Password changed. Your other sessions were signed out.", "success")
-            return redirect(url_for("accounts.index"))
-    return render_form("accounts/password.html", "accounts/_password_form.html", form)
+
+    def done(_):
+        finish_login(_user(), remember=False)  # keep this session after the version bump
+        flash("Password changed. Your other sessions were signed out.", "success")
+        return redirect(url_for("accounts.index"))
+
+    return submit_form(
+        form, lambda: services.change_password(_user(), form.current_password.data or "", form.new_password.data),
+        done, page="accounts/password.html", partial="accounts/_password_form.html")
 
 
 @bp.route("/email", methods=["GET", "POST"])
 @login_required
 def change_email():
     form = ChangeEmailForm()
-    if form.validate_on_submit():
-        try:
-            services.request_email_change(_user(), form.password.data or "", form.email.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash(f"We sent a confirmation link to {services.normalise_email(form.email.data)}. "
-                  "Your email changes when you open it.", "info")
-            return redirect(url_for("accounts.index"))
-    return render_form("accounts/email.html", "accounts/_email_form.html", form)
+
+    def done(_):
+        flash(f"We sent a confirmation link to {services.normalise_email(form.email.data)}. "
+              "Your email changes when you open it.", "info")
+        return redirect(url_for("accounts.index"))
+
+    return submit_form(form, lambda: services.request_email_change(_user(), form.password.data or "", form.email.data),
+                       done, page="accounts/email.html", partial="accounts/_email_form.html")
 
 
 @bp.route("/2fa/setup", methods=["GET", "POST"])
@@ -96,42 +90,29 @@ def two_factor_setup():
         return redirect(url_for("accounts.index"))
     tf = twofactor.begin_setup(user)
     form = ConfirmCodeForm()
-    if form.validate_on_submit():
-        try:
-            codes = twofactor.confirm_setup(user, form.code.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            return render_template("accounts/backup_codes.html", codes=codes, first_time=True)
     uri = twofactor.provisioning_uri(user, tf)
-    return render_form("accounts/two_factor_setup.html", None, form, qr=twofactor.qr_svg(uri),
-                       secret=twofactor.secret_of(tf))
+    return submit_form(form, lambda: twofactor.confirm_setup(user, form.code.data),
+                       lambda codes: render_template("accounts/backup_codes.html", codes=codes, first_time=True),
+                       page="accounts/two_factor_setup.html", qr=twofactor.qr_svg(uri), secret=twofactor.secret_of(tf))
 
 
 @bp.route("/2fa/disable", methods=["GET", "POST"])
 @login_required
 def two_factor_disable():
     form = PasswordAndCodeForm()
-    if form.validate_on_submit():
-        try:
-            twofactor.disable(_user(), form.password.data or "", form.code.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Two-factor authentication is off.", "info")
-            return redirect(url_for("accounts.index"))
-    return render_form("accounts/two_factor_disable.html", None, form)
+
+    def done(_):
+        flash("Two-factor authentication is off.", "info")
+        return redirect(url_for("accounts.index"))
+
+    return submit_form(form, lambda: twofactor.disable(_user(), form.password.data or "", form.code.data), done,
+                       page="accounts/two_factor_disable.html")
 
 
 @bp.route("/2fa/backup-codes", methods=["GET", "POST"])
 @login_required
 def backup_codes():
     form = PasswordAndCodeForm()
-    if form.validate_on_submit():
-        try:
-            codes = twofactor.regenerate_backup_codes(_user(), form.password.data or "", form.code.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            return render_template("accounts/backup_codes.html", codes=codes, first_time=False)
-    return render_form("accounts/backup_codes_form.html", None, form)
+    return submit_form(form, lambda: twofactor.regenerate_backup_codes(_user(), form.password.data or "", form.code.data),
+                       lambda codes: render_template("accounts/backup_codes.html", codes=codes, first_time=False),
+                       page="accounts/backup_codes_form.html")

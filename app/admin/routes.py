@@ -16,7 +16,7 @@ from app.ops.services import clock_last_tick
 
 def _page() -> int:
     try:
-        return max(1, int(request.args.get("page", 1)))
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
     except ValueError:
         return 1
 

@@ -20,7 +20,7 @@ from app.alerts.forms import (
     WebhookForm,
 )
 from app.billing.plans import plan_for
-from app.errors import InvalidInput, LimitReached, Throttled
+from app.errors import InvalidInput, LimitReached, Throttled, parse_id
 from app.htmx import apply_error, is_htmx, redirect, render_form, render_view, versioned_fragment
 from app.models.alerts import SCOPE_SCREEN, SCOPE_WATCHLIST
 
@@ -30,8 +30,10 @@ def _user():
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    try:
+        return parse_id(request.args.get(name, ""))
+    except ValueError:
+        return None
 
 
 def _date_arg(name: str) -> dt.date | None:

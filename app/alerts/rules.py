@@ -13,9 +13,9 @@ from sqlalchemy import delete, func, select, update
 from app.alerts.events import bump_bell
 from app.alerts.settings import get_settings
 from app.alerts.words import rule_words
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, lock_owner, plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.models import Stock
 from app.models.alerts import (
@@ -176,11 +176,9 @@ def active_count(user, exclude_id: int | None = None) -> int:
 
 
 def _check_active_limit(user, exclude_id: int | None = None) -> None:
-    plan = plan_for(user)
-    limit = plan.alerts_active
-    if limit is not None and active_count(user, exclude_id) >= limit:
-        raise LimitReached(f"Your {plan.name} plan allows {limit} active alerts. Pause or delete one, "
-                           f"or upgrade your plan for more.")
+    enforce_limit(user, plan_for(user), "alerts_active", lambda: active_count(user, exclude_id), noun="active alerts",
+                  message="Your {plan} plan allows {limit} active alerts. Pause or delete one, "
+                          "or upgrade your plan for more.")
 
 
 def _check_channels(user, email: bool, sms: bool, webhook: bool) -> None:
@@ -231,8 +229,8 @@ def _scope_ref(user, kind: str, ref_id) -> int:
     if not scopes.available(kind):
         raise InvalidInput(f"{label.capitalize()} alerts are not available yet.", field="scope_kind")
     try:
-        ref_id = int(ref_id)
-    except (TypeError, ValueError):
+        ref_id = parse_id(ref_id)
+    except ValueError:
         raise InvalidInput(f"Choose a {label}.", field=field_name) from None
     if not scopes.owns(user, kind, ref_id):
         raise InvalidInput(f"Choose one of your {label}s.", field=field_name)
@@ -345,8 +343,10 @@ def save_template(user, rule_id: int, name: str) -> AlertTemplate:
     if db.session.scalar(select(AlertTemplate.id).where(AlertTemplate.owner_id == user.id,
                                                         AlertTemplate.name == name)):
         raise InvalidInput(f"You already have a template named “{name}”.", field="name")
+    lock_owner(user.id)  # count and insert as one step for this owner
     if len(list_templates(user)) >= 100:
-        raise LimitReached("You can keep at most 100 alert templates.")
+        raise LimitReached("You can keep at most 100 alert templates.", upgrade_url=None,
+                           usage=f"{len(list_templates(user))} of 100 alert templates used")
     t = AlertTemplate(owner_id=user.id, name=name, conditions=list(rule.conditions),
                       trigger_mode=rule.trigger_mode, cooldown_minutes=rule.cooldown_minutes,
                       notify_email=rule.notify_email, notify_sms=rule.notify_sms,
@@ -369,10 +369,10 @@ def apply_template(user, template_id: int, *, scope_kind: str = SCOPE_SYMBOL, sy
     wanted = [s for s in re.split(r"[\s,;]+", (symbols or "").upper()) if s][:50]
     if not wanted:
         raise InvalidInput("Enter one or more symbols.", field="symbols")
-    plan = plan_for(user)
-    if plan.alerts_active is not None and active_count(user) + len(wanted) > plan.alerts_active:
-        raise LimitReached(f"Your {plan.name} plan allows {plan.alerts_active} active alerts; "
-                           f"this would make {active_count(user) + len(wanted)}. Upgrade for more.")
+    enforce_limit(user, plan_for(user), "alerts_active",
+                  lambda: active_count(user), noun="active alerts", adding=len(wanted),
+                  message="Your {plan} plan allows {limit} active alerts; "
+                          f"this would add {len(wanted)}. Upgrade for more.")
     known = dict(db.session.execute(select(Stock.symbol, Stock.id).where(Stock.symbol.in_(wanted))).all())
     missing = [s for s in wanted if s not in known]
     if missing:

@@ -22,11 +22,11 @@ def configure_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        uid, _, version = user_id.partition(":")
-        if not uid.isdigit():
+        uid, _, _versions = user_id.partition(":")
+        if not uid.isdigit() or len(uid) > 18:
             return None
         user = db.session.get(User, int(uid))
-        if user is None or not user.active or str(user.auth_version) != version:
+        if user is None or not user.active or user.get_id() != user_id:
             return None
         return user
 
@@ -43,8 +43,9 @@ def configure_login(app: Flask) -> None:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in (no open redirects)."""
-    if not target:
+    """Only same-site relative paths are followed after sign-in (no open redirects). Control
+    characters (CR/LF would split the Location header) make the target unusable."""
+    if not target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:

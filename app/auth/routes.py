@@ -8,7 +8,7 @@ from app.auth import bp, oauth, services, throttle, twofactor
 from app.auth.forms import ForgotPasswordForm, LoginForm, RegisterForm, ResetPasswordForm, TwoFactorLoginForm
 from app.auth.login import finish_login, pending_2fa_user, safe_next, start_pending_2fa
 from app.errors import InvalidInput
-from app.htmx import apply_error, redirect, render_form
+from app.htmx import redirect, render_form, submit_form
 from app.security import client_ip
 
 
@@ -35,16 +35,14 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("dashboards.home"))
     form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            services.register(form.email.data, form.display_name.data, form.password.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            session["registered_email"] = services.normalise_email(form.email.data)
-            return redirect(url_for("auth.registered"))
-    return render_form("auth/register.html", "auth/_register_form.html", form,
-                       providers=oauth.enabled_providers())
+
+    def done(_):
+        session["registered_email"] = services.normalise_email(form.email.data)
+        return redirect(url_for("auth.registered"))
+
+    return submit_form(
+        form, lambda: services.register(form.email.data, form.display_name.data, form.password.data, ip=client_ip()),
+        done, page="auth/register.html", partial="auth/_register_form.html", providers=oauth.enabled_providers())
 
 
 @bp.get("/register/done")
@@ -59,17 +57,15 @@ def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next"))
-    if form.validate_on_submit():
-        try:
-            result = services.authenticate(form.email.data, form.password.data, client_ip())
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            if result.needs_2fa:
-                start_pending_2fa(result.user, form.remember.data, form.next.data, "password")
-                return redirect(url_for("auth.login_2fa"))
-            return _complete(result.user, form.remember.data, form.next.data, "password")
-    return render_form("auth/login.html", "auth/_login_form.html", form,
+
+    def done(result):
+        if result.needs_2fa:
+            start_pending_2fa(result.user, form.remember.data, form.next.data, "password")
+            return redirect(url_for("auth.login_2fa"))
+        return _complete(result.user, form.remember.data, form.next.data, "password")
+
+    return submit_form(form, lambda: services.authenticate(form.email.data, form.password.data, client_ip()), done,
+                       page="auth/login.html", partial="auth/_login_form.html",
                        providers=oauth.enabled_providers(), oauth_link=session.get("oauth_link"))
 
 
@@ -81,11 +77,10 @@ def login_2fa():
         return redirect(url_for("auth.login"))
     form = TwoFactorLoginForm()
     if form.validate_on_submit():
-        throttle.check(f"2fa:{user.id}", client_ip(), scope="2fa")
+        throttle.attempt(f"2fa:{user.id}", client_ip(), scope="2fa")
         if twofactor.verify_login_code(user, form.code.data):
-            throttle.reset_account(f"2fa:{user.id}", scope="2fa")
+            throttle.succeeded(f"2fa:{user.id}", client_ip(), scope="2fa")
             return _complete(user, pending.get("remember", False), pending.get("next"), pending.get("method", "password"))
-        throttle.record_failure(f"2fa:{user.id}", client_ip(), scope="2fa")
         form.code.errors = ["That code is not correct. Codes change every 30 seconds; try the current one."]
     return render_form("auth/login_2fa.html", "auth/_login_2fa_form.html", form)
 
@@ -131,10 +126,10 @@ def confirm_email_change(token: str):
 @bp.route("/forgot", methods=["GET", "POST"])
 def forgot_password():
     form = ForgotPasswordForm()
-    if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        return render_template("auth/forgot_sent.html", email=services.normalise_email(form.email.data))
-    return render_form("auth/forgot.html", "auth/_forgot_form.html", form)
+    return submit_form(
+        form, lambda: services.request_password_reset(form.email.data, ip=client_ip()),
+        lambda _: render_template("auth/forgot_sent.html", email=services.normalise_email(form.email.data)),
+        page="auth/forgot.html", partial="auth/_forgot_form.html")
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -144,15 +139,13 @@ def reset_password(token: str):
     except InvalidInput as exc:
         return render_template("auth/link_problem.html", message=exc.message), 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Your password is changed. Sign in with the new one.", "success")
-            return redirect(url_for("auth.login"))
-    return render_form("auth/reset.html", "auth/_reset_form.html", form, token=token)
+
+    def done(_):
+        flash("Your password is changed. Sign in with the new one.", "success")
+        return redirect(url_for("auth.login"))
+
+    return submit_form(form, lambda: services.reset_password(token, form.password.data), done,
+                       page="auth/reset.html", partial="auth/_reset_form.html", token=token)
 
 
 @bp.get("/oauth/<provider>")

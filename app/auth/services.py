@@ -38,12 +38,12 @@ def _check_password(password: str, email: str, display_name: str = "", field: st
 
 
 def create_user(email: str, display_name: str, password: str | None, *, role: str = ROLE_USER,
-                confirmed: bool = False) -> User:
-    """Create a user on the free plan (no commit)."""
+                confirmed: bool = False, password_hash: str | None = None) -> User:
+    """Create a user on the free plan (no commit). `password_hash` when already computed."""
     user = User(
         email=normalise_email(email),
         display_name=display_name.strip()[:60],
-        password_hash=hash_password(password) if password else None,
+        password_hash=password_hash or (hash_password(password) if password else None),
         role=role,
         email_confirmed_at=utcnow() if confirmed else None,
     )
@@ -52,19 +52,23 @@ def create_user(email: str, display_name: str, password: str | None, *, role: st
     return user
 
 
-def register(email: str, display_name: str, password: str) -> User | None:
+def register(email: str, display_name: str, password: str, *, ip: str) -> User | None:
     """Register a new account and mail a confirmation link.
 
     For an email that already has an account nothing is created and its owner is told by
-    mail, so the response never reveals whether an address is registered.
+    mail, so the response never reveals whether an address is registered - neither by its
+    content nor by its time: both paths count one mail against the throttle, hash the
+    password once and enqueue exactly one mail job.
     """
     email = normalise_email(email)
     _check_password(password, email, display_name)
+    throttle.account_mail(email, ip)
+    password_hash = hash_password(password)
     existing = find_user_by_email(email)
     if existing is not None:
         enqueue("default", send_account_email_task(), existing.id, "already_registered")
         return None
-    user = create_user(email, display_name, password)
+    user = create_user(email, display_name, None, password_hash=password_hash)
     db.session.flush()
     audit.record(audit.REGISTERED, user=user)
     db.session.commit()
@@ -89,15 +93,17 @@ class LoginResult:
 def authenticate(email: str, password: str, ip: str) -> LoginResult:
     """Check a password sign-in (throttled per account and per address)."""
     email = normalise_email(email)
-    throttle.check(email, ip)
+    throttle.attempt(email, ip)
     user = find_user_by_email(email)
-    if user is None or not verify_password(user.password_hash, password) or not user.active:
-        throttle.record_failure(email, ip)
+    # The KDF runs once on every path (a dummy hash for unknown and password-less accounts),
+    # so the answer's timing does not tell whether the address is registered.
+    password_ok = verify_password(user.password_hash if user is not None else None, password)
+    if user is None or not password_ok or not user.active:
         if user is not None:
             audit.record(audit.LOGIN_FAILED, user=user, reason="inactive" if user.active is False else "password")
             db.session.commit()
         raise InvalidInput(INVALID_LOGIN)
-    throttle.reset_account(email)
+    throttle.succeeded(email, ip)
     return LoginResult(user=user, needs_2fa=user.has_2fa)
 
 
@@ -108,6 +114,9 @@ def mark_logged_in(user: User, method: str = "password") -> None:
 
 
 def mark_logged_out(user: User) -> None:
+    """End the sign-in server-side: the session and remember-me cookies carry the old
+    session_version, so a copy captured before sign-out signs nobody in afterwards."""
+    user.session_version = (user.session_version or 1) + 1
     audit.record(audit.LOGOUT, user=user)
     db.session.commit()
 
@@ -181,14 +190,32 @@ def reset_token(user: User) -> str:
     return make_token("reset-password", {"uid": user.id, "v": user.auth_version})
 
 
-def request_password_reset(email: str) -> None:
-    """Mail a reset link when the account exists; say nothing either way."""
+def request_password_reset(email: str, *, ip: str) -> None:
+    """Mail a reset link when the account exists; say nothing either way.
+
+    Every request counts against the mail throttle and enqueues the same job, which looks
+    the address up in the worker: the answer takes the same time whether or not an account
+    exists.
+    """
+    email = normalise_email(email)
+    throttle.account_mail(email, ip)
+    enqueue("default", send_password_reset_task(), email, ip)
+
+
+def send_password_reset(email: str, ip: str) -> None:
+    """The worker's side of a reset request: audit and mail only for a real, active account."""
     user = find_user_by_email(email)
     if user is None or not user.active:
         return
-    audit.record(audit.PASSWORD_RESET_REQUESTED, user=user)
+    audit.record(audit.PASSWORD_RESET_REQUESTED, user=user, ip=ip)
     db.session.commit()
-    enqueue("default", send_account_email_task(), user.id, "reset")
+    send_account_email_task()(user.id, "reset")
+
+
+def send_password_reset_task():
+    from app.auth.tasks import send_password_reset as job
+
+    return job
 
 
 def user_for_reset_token(token: str) -> User:

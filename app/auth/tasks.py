@@ -41,6 +41,14 @@ def send_account_email(user_id: int, kind: str) -> None:
     send_mail(to, SUBJECTS[kind], text)
 
 
+@task
+def send_password_reset(email: str, ip: str) -> None:
+    """Look the address up here, not in the request, so both answers take the same time."""
+    from app.auth import services
+
+    services.send_password_reset(email, ip)
+
+
 def _external(endpoint: str, **values) -> str:
     """An absolute link on BASE_URL (workers have no request to build URLs from)."""
     from flask import current_app

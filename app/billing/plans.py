@@ -4,6 +4,7 @@ Read by services (limits) and templates (pricing). `None` means unlimited.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -53,3 +54,47 @@ def plan_for(user) -> Plan:
     if sub is None or sub.status != "active":
         return PLANS[DEFAULT_PLAN]
     return get_plan(sub.plan)
+
+
+# --- race-free limit checks --------------------------------------------------------------
+
+
+def lock_owner(user_id: int) -> None:
+    """Serialise one owner's limited writes until the current transaction ends.
+
+    PostgreSQL: a row lock on the owner (SELECT ... FOR UPDATE); a second request for the
+    same owner waits at this line until the first commits, then counts what it wrote.
+    SQLite has no row locks: a no-op UPDATE takes the database's write lock now, so a second
+    writer waits (busy timeout) until this transaction commits.
+    """
+    from sqlalchemy import select, update
+
+    from app.extensions import db
+    from app.models.user import User
+
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    else:
+        users = User.__table__
+        db.session.execute(update(users).where(users.c.id == user_id).values(id=users.c.id))
+
+
+def enforce_limit(user, plan: Plan, name: str, used: Callable[[], int], *, noun: str, message: str,
+                  adding: int = 1) -> None:
+    """Raise LimitReached when `adding` more would pass the plan's limit `name`.
+
+    The one limit check every domain uses: it locks the owner first (see `lock_owner`), so the
+    count and the caller's insert happen as one step for that owner; the caller must insert
+    and commit in the same transaction. `message` may use {plan}, {limit} and {s} (plural).
+    `plan` is the caller's `plan_for(user)` (domains look the plan up through their own import).
+    """
+    limit = plan.limit(name)
+    if limit is None:
+        return
+    lock_owner(user.id)
+    count = used()
+    if count + adding > limit:
+        from app.errors import LimitReached
+
+        raise LimitReached(message.format(plan=plan.name, limit=limit, s="" if limit == 1 else "s"),
+                           usage=f"{plan.name} plan: {count} of {limit} {noun} used")

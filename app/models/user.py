@@ -28,6 +28,9 @@ class User(UserMixin, db.Model):
     pending_email: Mapped[str | None] = mapped_column(String(254))
     # Bumped on password change/reset: invalidates other sessions, remember cookies and reset links.
     auth_version: Mapped[int] = mapped_column(default=1)
+    # Bumped on sign-out: ends the session and remember-me cookies issued before it, while
+    # the reset and email-change links (tied to auth_version) stay valid.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -51,7 +54,9 @@ class User(UserMixin, db.Model):
         return self.two_factor is not None and self.two_factor.enabled
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.auth_version}"
+        # Flask-Login stores this in the session and the remember-me cookie: a cookie whose
+        # versions are stale loads no user.
+        return f"{self.id}:{self.auth_version}:{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

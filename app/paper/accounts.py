@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import delete, select, update
 
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, NotFound
 from app.extensions import db
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.paper.common import DEFAULT_BALANCE, MAX_BALANCE, ZERO, lock_accounts, money, row_id
@@ -91,10 +91,9 @@ def open_account(user, name: str = "Paper account", starting_balance: Any = DEFA
                  position_cap_pct: Any = 25) -> PaperAccount:
     """Open an account of the user's own (counted against the plan's limit; unique name)."""
     settings = _settings(name, starting_balance, slippage_bps, commission, position_cap_pct)
-    limit = plan_for(user).limit("paper_accounts")
-    if limit is not None and len(list_accounts(user)) >= limit:
-        raise LimitReached(f"Your plan allows {limit} paper account{'s' if limit != 1 else ''}. "
-                           "Upgrade your plan to open more.")
+    enforce_limit(user, plan_for(user), "paper_accounts", lambda: len(list_accounts(user)),
+                  noun="paper accounts",
+                  message="Your plan allows {limit} paper account{s}. Upgrade your plan to open more.")
     if db.session.scalar(select(PaperAccount.id).where(PaperAccount.owner_id == user.id,
                                                        PaperAccount.name == settings["name"])):
         raise InvalidInput("You already have an account with this name.", field="name")

@@ -12,7 +12,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.errors import InvalidInput, NotFound
+from app.errors import MAX_ID as ERRORS_MAX_ID
+from app.errors import InvalidInput, NotFound, parse_id
 from app.extensions import db
 from app.market import calendar as mcal
 from app.models.paper import PaperAccount
@@ -75,18 +76,15 @@ def money(value: Any, field_name: str, *, minimum: Decimal = ZERO, maximum: Deci
     return q4(d)
 
 
-MAX_ID = 2**63 - 1  # BIGINT: a larger id cannot name a row (and would overflow the driver)
+MAX_ID = ERRORS_MAX_ID  # ids are INTEGER: a larger id cannot name a row (and would overflow the driver)
 
 
 def row_id(value: Any, message: str) -> int:
     """An id from a caller as an int; anything else (or out of range) is NotFound(message)."""
     try:
-        n = int(value)
-    except (TypeError, ValueError):
+        return parse_id(value)  # ids are INTEGER columns: 2^31 and more would overflow PostgreSQL
+    except ValueError:
         raise NotFound(message) from None
-    if not 0 < n <= MAX_ID:
-        raise NotFound(message)
-    return n
 
 
 def lock_accounts(ids: Iterable[int]) -> dict[int, PaperAccount]:

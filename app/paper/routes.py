@@ -7,8 +7,17 @@ import secrets
 from flask import flash, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import Conflict, InvalidInput, LimitReached, NotFound
-from app.htmx import apply_error, hx_trigger, is_htmx, redirect, render_form, render_view, versioned_fragment
+from app.errors import Conflict, InvalidInput, NotFound
+from app.htmx import (
+    apply_error,
+    hx_trigger,
+    is_htmx,
+    redirect,
+    render_form,
+    render_view,
+    submit_form,
+    versioned_fragment,
+)
 from app.paper import bp, services
 from app.paper.forms import AccountForm, OrderForm, ResetForm
 
@@ -37,21 +46,16 @@ def index():
 @login_required
 def create():
     form = AccountForm()
-    if form.validate_on_submit():
-        try:
-            account = services.open_account(_user(), form.name.data, form.starting_balance.data or "100000",
-                                            allow_short=form.allow_short.data,
-                                            slippage_bps=form.slippage_bps.data or "5",
-                                            commission=form.commission.data or "0")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except LimitReached as exc:
-            form.form_errors.append(exc.message)
-            return render_view("paper/new.html", "paper/_account_form.html", status=403, form=form)
-        else:
-            flash(f"Account “{account.name}” opened with ${account.starting_balance:,.2f}.", "success")
-            return redirect(url_for("paper.account", account_id=account.id))
-    return render_form("paper/new.html", "paper/_account_form.html", form)
+
+    def done(account):
+        flash(f"Account “{account.name}” opened with ${account.starting_balance:,.2f}.", "success")
+        return redirect(url_for("paper.account", account_id=account.id))
+
+    # a plan limit is the error handler's 403 (usage and a link to the plans)
+    return submit_form(form, lambda: services.open_account(
+        _user(), form.name.data, form.starting_balance.data or "100000", allow_short=form.allow_short.data,
+        slippage_bps=form.slippage_bps.data or "5", commission=form.commission.data or "0"),
+        done, page="paper/new.html", partial="paper/_account_form.html")
 
 
 def _account_context(account, form=None):

@@ -25,6 +25,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
+from app.errors import parse_id
+
 NUMBER, TEXT = "number", "text"
 
 NUMERIC_OPS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤", "eq": "=", "between": "between"}
@@ -295,7 +297,7 @@ class ScreenDefinition:
         watchlist_id = None
         if str(wl).strip():
             try:
-                watchlist_id = int(wl)
+                watchlist_id = parse_id(wl)
             except ValueError:
                 errors["wl"] = "Unknown watchlist."
         return cls(tuple(filters), formula if "q" not in errors else "", sort, direction, columns, per,

@@ -10,7 +10,7 @@ import io
 from flask import Response, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
 from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
@@ -26,6 +26,7 @@ from app.screener.definition import (
     ScreenDefinition,
 )
 from app.screener.presets import PRESETS
+from app.web import render_error
 
 POLL_SECONDS = 30
 CSV_FORMATS = {"price": "{:.4f}", "change": "{:.4f}", "num": "{:.4f}", "signed": "{:.4f}"}
@@ -101,7 +102,10 @@ def _etag(defn: ScreenDefinition, page: int) -> str | None:
         from app.extensions import db
         from app.models.screener import SavedScreen
 
-        sc = db.session.get(SavedScreen, int(request.args["screen"])) if request.args["screen"].isdigit() else None
+        try:
+            sc = db.session.get(SavedScreen, parse_id(request.args["screen"]))
+        except ValueError:
+            sc = None
         parts.append(str(sc.membership_as_of if sc else None))
     return "scr-" + hashlib.blake2s("|".join(parts).encode(), digest_size=12).hexdigest()
 
@@ -256,7 +260,7 @@ def _definition_from_form() -> ScreenDefinition:
 def _back(defn: ScreenDefinition | None = None, screen=None) -> str:
     if screen is not None:
         return url_for("screener.open_screen", screen_id=screen.id)
-    return _page_url(defn) if defn is not None else url_for("screener.screens")
+    return _page_url(defn, 1) if defn is not None else url_for("screener.screens")
 
 
 @bp.post("/screens")
@@ -273,13 +277,18 @@ def save():
 
 
 def _refused(exc, defn=None):
+    """A refused save: the form's error line for HTMX, else an error page that links back to
+    the screen (or, for a plan limit, to the plans)."""
+    limit = isinstance(exc, LimitReached)
+    status = 403 if limit else 422
+    usage = exc.usage if limit else None
     if is_htmx():
-        status = 422 if isinstance(exc, InvalidInput) else 403
-        body = render_template("screener/_save_error.html", message=exc.message,
-                               upgrade=isinstance(exc, LimitReached))
+        body = render_template("screener/_save_error.html", message=exc.message, upgrade=limit, usage=usage,
+                               plans_url=exc.upgrade_url if limit else None)
         return add_vary(make_response(body, status))
-    flash(exc.message, "error")
-    return redirect(_back(defn))
+    if limit:
+        return render_error(status, exc.message, usage=usage, link=exc.upgrade_url)
+    return render_error(status, exc.message, link=_back(defn), link_label="Back to the screener")
 
 
 @bp.post("/screens/<int:screen_id>/update")

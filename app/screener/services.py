@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
 
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, NotFound, parse_id
 from app.extensions import db
 from app.models.market import Stock
 from app.models.screener import SavedScreen, ScreenMembership
@@ -57,8 +57,8 @@ def public_screens(q: str = "", limit: int = 50, offset: int = 0) -> tuple[list[
 def get_screen(user, screen_id, *, allow_public: bool = False) -> SavedScreen:
     """The user's screen (or a public one when ``allow_public``); NotFound otherwise."""
     try:
-        screen_id = int(screen_id)
-    except (TypeError, ValueError):
+        screen_id = parse_id(screen_id)
+    except ValueError:
         raise NotFound("No such screen.") from None
     cond = SavedScreen.owner_id == user.id
     if allow_public:
@@ -110,11 +110,8 @@ def _unique_name(user, name: str, exclude: int | None = None) -> bool:
 
 
 def _check_limit(user) -> None:
-    plan = plan_for(user)
-    limit = plan.limit("saved_screens")
-    if limit is not None and len(list_screens(user)) >= limit:
-        raise LimitReached(f"Your {plan.name} plan allows {limit} saved screen{'s' if limit != 1 else ''}. "
-                           "Upgrade your plan to raise the limit.")
+    enforce_limit(user, plan_for(user), "saved_screens", lambda: len(list_screens(user)), noun="saved screens",
+                  message="Your {plan} plan allows {limit} saved screen{s}. Upgrade your plan to raise the limit.")
 
 
 def _validated(user, definition: ScreenDefinition) -> dict:

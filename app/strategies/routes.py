@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached, Throttled
 from app.extensions import db
-from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, versioned_fragment
+from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, submit_form, versioned_fragment
 from app.models.jobs import JobRun
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
 from app.paper import metrics as m
@@ -78,15 +78,13 @@ def _default_universe() -> str:
 @login_required
 def create():
     form = _universe_choices(StrategyForm())
-    if form.validate_on_submit():
-        try:
-            strategy = services.create_strategy(_user(), **form.values())
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash(f"Strategy “{strategy.name}” saved. Run a backtest to see how it would have done.", "success")
-            return redirect(url_for("strategies.detail", strategy_id=strategy.id))
-    return render_view("strategies/edit.html", "strategies/_form.html", status=422, form=form, strategy=None,
+
+    def done(strategy):
+        flash(f"Strategy “{strategy.name}” saved. Run a backtest to see how it would have done.", "success")
+        return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+
+    return submit_form(form, lambda: services.create_strategy(_user(), **form.values()), done,
+                       page="strategies/edit.html", partial="strategies/_form.html", strategy=None,
                        templates=services.TEMPLATES)
 
 
@@ -104,15 +102,13 @@ def edit(strategy_id: int):
         form.universe.data = ", ".join(strategy.symbols)
         return render_template("strategies/edit.html", form=form, strategy=strategy, templates=services.TEMPLATES)
     form = _universe_choices(StrategyForm())
-    if form.validate_on_submit():
-        try:
-            services.update_strategy(_user(), strategy.id, **form.values())
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Strategy saved.", "success")
-            return redirect(url_for("strategies.detail", strategy_id=strategy.id))
-    return render_view("strategies/edit.html", "strategies/_form.html", status=422, form=form, strategy=strategy,
+
+    def done(_):
+        flash("Strategy saved.", "success")
+        return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+
+    return submit_form(form, lambda: services.update_strategy(_user(), strategy.id, **form.values()), done,
+                       page="strategies/edit.html", partial="strategies/_form.html", strategy=strategy,
                        templates=services.TEMPLATES)
 
 

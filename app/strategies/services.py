@@ -16,9 +16,9 @@ import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.billing.plans import plan_for
+from app.billing.plans import enforce_limit, plan_for
 from app.database import utcnow
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.errors import InvalidInput, NotFound, parse_id
 from app.extensions import db
 from app.models.strategies import (
     ARCHIVED,
@@ -72,8 +72,8 @@ TEMPLATES: dict[str, dict[str, Any]] = {
 # ===================================================================== lookups
 def _int_id(value: Any) -> int:
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        return parse_id(value)
+    except ValueError:
         raise NotFound("No such strategy.") from None
 
 
@@ -445,10 +445,10 @@ def start_backtest(user, strategy_id: Any, *, start: Any = None, end: Any = None
         raise InvalidInput("Slippage must be between 0 and 500 bps.", field="slippage_bps")
     if not (math.isfinite(fee) and 0 <= fee <= 1000):
         raise InvalidInput("Commission must be between $0 and $1,000 per order.", field="commission")
-    limit = plan_for(user).limit("backtests_per_month")
-    if limit is not None and backtests_this_month(user) >= limit:
-        raise LimitReached(f"Your plan includes {limit} backtests a month and you have used them. "
-                           "Upgrade your plan for more.")
+    enforce_limit(user, plan_for(user), "backtests_per_month",
+                  lambda: backtests_this_month(user), noun="backtests this month",
+                  message="Your plan includes {limit} backtests a month and you have used them. "
+                          "Upgrade your plan for more.")
     bt = Backtest(strategy_id=strategy.id, owner_id=user.id, status="queued", start_date=d0, end_date=d1,
                   starting_capital=cap,
                   params={"symbols": universe_symbols(strategy), "entry_rule": strategy.entry_rule,

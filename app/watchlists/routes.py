@@ -3,8 +3,6 @@ view (sort, note/target/stop, remove, move), adding symbols (search, paste, CSV 
 the quick "+ Watch" used by the screener and stock pages."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -37,11 +35,9 @@ def _market_open() -> bool:
 
 
 def _safe_next(default: str) -> str:
-    nxt = request.form.get("next") or request.args.get("next") or ""
-    parts = urlsplit(nxt)
-    if nxt.startswith("/") and not nxt.startswith("//") and not parts.scheme and not parts.netloc:
-        return nxt
-    return default
+    from app.auth.login import safe_next
+
+    return safe_next(request.form.get("next") or request.args.get("next")) or default
 
 
 @bp.get("")

@@ -19,8 +19,8 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select, update
 
-from app.billing.plans import plan_for
-from app.errors import InvalidInput, LimitReached, NotFound
+from app.billing.plans import enforce_limit, lock_owner, plan_for
+from app.errors import InvalidInput, LimitReached, NotFound, parse_id
 from app.extensions import db
 from app.market.queries import stock_rows
 from app.models.market import Snapshot, Stock
@@ -49,8 +49,8 @@ def list_watchlists(user) -> list[Watchlist]:
 def get_watchlist(user, watchlist_id) -> Watchlist | None:
     """The user's list, or None (for another user's id too)."""
     try:
-        watchlist_id = int(watchlist_id)
-    except (TypeError, ValueError):
+        watchlist_id = parse_id(watchlist_id)
+    except ValueError:
         return None
     if not 0 < watchlist_id < 2**63:  # a form value past BIGINT is no list (not a 500)
         return None
@@ -131,10 +131,8 @@ def _name_taken(user, name: str, exclude: int | None = None) -> bool:
 
 def create_watchlist(user, name: str) -> Watchlist:
     name = _clean_name(name)
-    limit = plan_for(user).limit("watchlists")
-    if limit is not None and len(list_watchlists(user)) >= limit:
-        raise LimitReached(f"Your {plan_for(user).name} plan allows {limit} watchlist{'s' if limit != 1 else ''}."
-                           + _upgrade_hint())
+    enforce_limit(user, plan_for(user), "watchlists", lambda: len(list_watchlists(user)), noun="watchlists",
+                  message="Your {plan} plan allows {limit} watchlist{s}." + _upgrade_hint())
     if _name_taken(user, name):
         raise InvalidInput("You already have a list with this name.", field="name")
     wl = Watchlist(owner_id=user.id, name=name, version=0)
@@ -178,12 +176,15 @@ def _room(user, wl: Watchlist, adding: int) -> int:
     limit = plan_for(user).limit("watchlist_items")
     if limit is None:
         return adding
+    lock_owner(user.id)  # the count and the insert that follows are one step for this owner
     return max(0, min(adding, limit - item_count(wl)))
 
 
-def _limit_error(user) -> LimitReached:
-    limit = plan_for(user).limit("watchlist_items")
-    return LimitReached(f"Your {plan_for(user).name} plan allows {limit} symbols per watchlist." + _upgrade_hint())
+def _limit_error(user, wl: Watchlist) -> LimitReached:
+    plan = plan_for(user)
+    limit = plan.limit("watchlist_items")
+    return LimitReached(f"Your {plan.name} plan allows {limit} symbols per watchlist." + _upgrade_hint(),
+                        usage=f"{plan.name} plan: {item_count(wl)} of {limit} symbols in “{wl.name}” used")
 
 
 def _price(value, field_name: str, label: str) -> Decimal | None:
@@ -221,7 +222,7 @@ def add_symbols(user, watchlist_id, symbols: list[str] | str, *, note: str | Non
         raise InvalidInput(f"Unknown symbol “{unknown[0][:12]}”.", field="symbol")
     room = _room(user, wl, len(new))
     if new and room == 0:
-        raise _limit_error(user)
+        raise _limit_error(user, wl)
     added, skipped = new[:room], new[room:]
     prices = dict(db.session.execute(select(Snapshot.stock_id, Snapshot.price)
                                      .where(Snapshot.stock_id.in_([found[s].id for s in added]))).all()) if added else {}
@@ -301,7 +302,7 @@ def move_item(user, item_id, to_watchlist_id) -> WatchlistItem:
                                                         WatchlistItem.stock_id == item.stock_id)):
         raise InvalidInput(f"{item.stock.symbol} is already in “{target.name}”.", field="to")
     if _room(user, target, 1) == 0:
-        raise _limit_error(user)
+        raise _limit_error(user, target)
     item.watchlist_id = target.id
     _bump(source)
     _bump(target)

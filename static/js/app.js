@@ -68,13 +68,23 @@
     box.className = "flash flash-error";
     box.setAttribute("role", "alert");
     var text = document.createElement("span");
-    var message = "Something went wrong (" + xhr.status + "). Please try again.";
+    var message = "Something went wrong (" + xhr.status + "). Please try again.", link = null;
     try {
       var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
       var m = doc.querySelector("[data-error-message]");
       if (m) message = m.textContent.trim();
+      var a = doc.querySelector("a[data-error-link]");
+      // Only our own pages (a plan limit links to the plans page).
+      if (a && a.getAttribute("href").charAt(0) === "/" && a.getAttribute("href").charAt(1) !== "/") link = a;
     } catch (e) {}
     text.textContent = message;
+    if (link) {
+      var more = document.createElement("a");
+      more.href = link.getAttribute("href");
+      more.textContent = link.textContent.trim();
+      text.appendChild(document.createTextNode(" "));
+      text.appendChild(more);
+    }
     var close = document.createElement("button");
     close.className = "flash-close"; close.type = "button"; close.textContent = "×";
     close.setAttribute("data-dismiss", ""); close.setAttribute("aria-label", "Dismiss");

@@ -190,6 +190,7 @@ def test_existing_password_account_is_linked_only_after_its_password_sign_in(cli
     location = begin(client)
     r = finish(client, location, google.authorize(location, sub="g-alice", email="alice@example.com"))
     assert r.headers["Location"] == "/home"
+    _db.session.expire_all()  # sign-out bumped the session version
     assert signed_in_id(client) == owner.get_id()
 
 

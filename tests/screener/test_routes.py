@@ -153,7 +153,7 @@ def test_saved_screen_limit_of_the_free_plan(client, hx, signed_in, trader):
     r = hx.post("/screener/screens", data={"csrf_token": t, "name": "Two", "qs": "f=rsi:gt:70"})
     assert r.status_code == 403
     body = r.get_data(as_text=True)
-    assert "Free plan allows 1 saved screen" in body and 'href="/account"' in body
+    assert "Free plan allows 1 saved screen" in body and 'href="/account#plan"' in body
     assert db.session.scalar(select(func.count()).select_from(SavedScreen)) == 1
 
 

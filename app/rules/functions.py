@@ -75,6 +75,11 @@ class Function:
     # returns FULL (None) when the whole history is needed.
     lookback: Callable[[dict], int | None] = field(repr=False, compare=False, default=None)
     validate: Callable[[dict], str | None] | None = field(repr=False, compare=False, default=None)
+    # Education (the /learn/indicators pages render these; a test requires them for every
+    # function): what it measures in plain words, how traders use it, common mistakes.
+    details: str = field(compare=False, default="")
+    usage: str = field(compare=False, default="")
+    mistakes: tuple[str, ...] = field(compare=False, default=())
 
     def signature(self) -> str:
         return f"{self.name}({', '.join(p.signature() for p in self.params)})"

@@ -311,3 +311,14 @@ def test_quiz_without_htmx_renders_the_full_page(client, login, synced, trader):
     r = client.post("/learn/lessons/one/quiz", data={"csrf_token": t, **RIGHT})
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "<!doctype html>" in body and "✓ Passed" in body
+
+
+def test_markdown_is_sanitised():
+    from app.learn.markdown import render
+
+    out = render("<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n[bad](javascript:alert(1)) "
+                 "[ok](https://example.com)\n\n| a | b |\n|--:|---|\n| 1 | 2 |\n")
+    assert "<script" not in out and "<img" not in out
+    assert 'href="javascript' not in out
+    assert '<a href="https://example.com" rel="noopener noreferrer">ok</a>' in out
+    assert '<td class="align-right">1</td>' in out and "style=" not in out

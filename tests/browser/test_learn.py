@@ -110,5 +110,6 @@ def test_learn_pages_at_phone_width(live_server, phone_page, learner):
     page.click("#quiz-form button[type=submit]")
     page.wait_for_selector("[data-quiz-result].passed")
     _no_horizontal_overflow(page)
+    page.evaluate("window.scrollTo(0, 0)")
     shot(page, "learn-quiz-result-390")
     assert_clean(page)

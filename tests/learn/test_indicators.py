@@ -73,3 +73,10 @@ def test_unknown_indicator_is_404(client, login, trader):
     r = client.get("/learn/indicators/nosuch")
     assert r.status_code == 404
     assert client.get("/learn/indicators/RSI").status_code == 200  # names are not case-sensitive, as in formulas
+
+
+def test_rule_language_help_links_every_function_to_its_explanation(client, login, trader):
+    login(trader)
+    body = client.get("/rules/help").get_data(as_text=True)
+    for fn in FUNCTION_LIST:
+        assert f'href="/learn/indicators/{fn.name}">explained</a>' in body, fn.name

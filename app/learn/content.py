@@ -13,7 +13,9 @@ right choice) followed by the markdown body.
 :func:`sync` upserts by slug: new rows are created, rows whose content hash changed are
 updated, the rest are left alone, and paths or lessons no longer in the files are unpublished
 (never deleted: users' progress and attempts point at them). Running it twice changes nothing
-the second time. Progress rows are never touched by a sync.
+the second time. Progress rows are never touched by a sync. Rows an admin edited in the browser
+(``edited_at`` set) are kept as edited ("kept") unless ``force`` is given, which overwrites them
+with the files and clears ``edited_at``.
 """
 from __future__ import annotations
 
@@ -69,8 +71,9 @@ class PathSpec:
 @dataclass
 class SyncResult:
     counts: dict[str, dict[str, int]] = field(default_factory=lambda: {
-        kind: {"created": 0, "updated": 0, "unchanged": 0, "unpublished": 0} for kind in ("paths", "lessons")})
+        kind: {"created": 0, "updated": 0, "unchanged": 0, "unpublished": 0, "kept": 0} for kind in ("paths", "lessons")})
     questions: int = 0
+    force: bool = False
 
     def count(self, kind: str, what: str) -> None:
         self.counts[kind][what] += 1
@@ -186,12 +189,13 @@ def load_tree(directory: Path | None = None) -> list[PathSpec]:
 
 
 # --------------------------------------------------------------------------- writing rows
-def sync(directory: Path | None = None) -> SyncResult:
+def sync(directory: Path | None = None, *, force: bool = False) -> SyncResult:
     """Upsert the content files into the database (one commit). See the module docstring."""
     specs = load_tree(directory)
-    result = SyncResult()
-    paths = {p.slug: p for p in db.session.scalars(select(LearningPath))}
-    lessons = {le.slug: le for le in db.session.scalars(select(Lesson))}
+    result = SyncResult(force=force)
+    fresh = {"populate_existing": True}  # a long-lived session must not judge by stale rows
+    paths = {p.slug: p for p in db.session.scalars(select(LearningPath).execution_options(**fresh))}
+    lessons = {le.slug: le for le in db.session.scalars(select(Lesson).execution_options(**fresh))}
     for position, spec in enumerate(specs, 1):
         path = _upsert_path(paths.get(spec.slug), spec, position, result)
         for lesson_position, lesson_spec in enumerate(spec.lessons, 1):
@@ -209,13 +213,16 @@ def _upsert_path(path: LearningPath | None, spec: PathSpec, position: int, resul
         path = LearningPath(slug=spec.slug)
         db.session.add(path)
         result.count("paths", "created")
-    elif path.content_hash == digest and path.position == position and path.published:
+    elif path.edited_at is not None and not result.force:
+        result.count("paths", "kept")
+        return path
+    elif path.content_hash == digest and path.position == position and path.published and path.edited_at is None:
         result.count("paths", "unchanged")
         return path
     else:
         result.count("paths", "updated")
     path.title, path.category, path.level, path.summary = spec.title, spec.category, spec.level, spec.summary
-    path.position, path.published, path.content_hash = position, True, digest
+    path.position, path.published, path.content_hash, path.edited_at = position, True, digest, None
     db.session.flush()
     return path
 
@@ -227,8 +234,11 @@ def _upsert_lesson(lesson: Lesson | None, spec: LessonSpec, path: LearningPath, 
         lesson = Lesson(slug=spec.slug)
         db.session.add(lesson)
         result.count("lessons", "created")
+    elif lesson.edited_at is not None and not result.force:
+        result.count("lessons", "kept")
+        return
     elif (lesson.content_hash == digest and lesson.path_id == path.id and lesson.position == position
-          and lesson.published):
+          and lesson.published and lesson.edited_at is None):
         result.count("lessons", "unchanged")
         return
     else:
@@ -236,7 +246,7 @@ def _upsert_lesson(lesson: Lesson | None, spec: LessonSpec, path: LearningPath, 
     lesson.path = path
     lesson.title, lesson.minutes, lesson.summary = spec.title, spec.minutes, spec.summary
     lesson.body_md, lesson.body_html = spec.body, render(spec.body)
-    lesson.position, lesson.published, lesson.content_hash = position, True, digest
+    lesson.position, lesson.published, lesson.content_hash, lesson.edited_at = position, True, digest, None
     _sync_questions(lesson, spec.quiz)
 
 
@@ -256,6 +266,6 @@ def _sync_questions(lesson: Lesson, quiz: list[dict]) -> None:
 
 def _unpublish(rows, keep: set[str], kind: str, result: SyncResult) -> None:
     for row in rows:
-        if row.slug not in keep and row.published:
+        if row.slug not in keep and row.published and (row.edited_at is None or result.force):
             row.published = False
             result.count(kind, "unpublished")

@@ -1,13 +1,17 @@
 """The /learn pages: paths by category and level with progress, a path's lessons, a lesson
-(next/previous, mark complete), its quiz (HTMX submit) and the indicator explanations."""
+(next/previous, mark complete), its quiz (HTMX submit), the indicator explanations, and the
+admins' content pages (edit a lesson with a live preview, publish/unpublish)."""
 from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
-from app.htmx import is_htmx, redirect, render_view
-from app.learn import bp, explain, services
+from app.htmx import apply_error, is_htmx, redirect, render_form, render_view
+from app.learn import authoring, bp, explain, services
+from app.learn.forms import LessonForm
 
 
 def _user():
@@ -100,3 +104,49 @@ def indicators():
 def indicator(name: str):
     fn = explain.get(name)
     return render_template("learn/indicator.html", fn=fn, view=explain.view(fn), groups=explain.by_category())
+
+
+# --------------------------------------------------------------------------- admin: content
+@bp.get("/admin")
+@admin_required
+def admin():
+    return render_template("learn/admin.html", paths=authoring.all_paths(), labels=services.CATEGORY_LABELS)
+
+
+@bp.route("/admin/lessons/<int:lesson_id>", methods=["GET", "POST"])
+@admin_required
+def admin_lesson(lesson_id: int):
+    lesson = authoring.get_lesson(lesson_id)
+    form = LessonForm(obj=lesson if request.method == "GET" else None)
+    if request.method == "GET":
+        form.body.data = lesson.body_md
+    elif form.validate_on_submit():
+        try:
+            authoring.edit_lesson(_user(), lesson.id, title=form.title.data, summary=form.summary.data or "",
+                                  minutes=form.minutes.data, body=form.body.data)
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            flash(f"“{lesson.title}” saved. A content sync keeps this edit unless forced.", "success")
+            return redirect(url_for("learn.admin"))
+    return render_form("learn/admin_lesson.html", None, form, lesson=lesson,
+                       preview=Markup(lesson.body_html) if request.method == "GET" else None)  # noqa: S704
+
+
+@bp.post("/admin/preview")
+@admin_required
+def admin_preview():
+    try:
+        html = authoring.preview(request.form.get("body", ""))
+    except InvalidInput as exc:
+        return render_view("learn/_preview.html", "learn/_preview.html", status=422, error=exc.message, html=None)
+    return render_view("learn/_preview.html", "learn/_preview.html", html=Markup(html), error=None)  # noqa: S704
+
+
+@bp.post("/admin/<kind>/<int:row_id>/publish")
+@admin_required
+def admin_publish(kind: str, row_id: int):
+    published = request.form.get("published") == "1"
+    row = authoring.set_published(_user(), kind, row_id, published)
+    flash(f"“{row.title}” {'published' if published else 'unpublished'}.", "success")
+    return redirect(url_for("learn.admin"))

@@ -45,6 +45,9 @@ class LearningPath(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # set when an admin edits or (un)publishes it in the browser: a sync then leaves it alone
+    # unless forced (`flask learn sync --force`), which clears it
+    edited_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -74,6 +77,7 @@ class Lesson(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    edited_at: Mapped[datetime | None] = mapped_column()  # see LearningPath.edited_at
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

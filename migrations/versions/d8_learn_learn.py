@@ -2,7 +2,7 @@
 
 Revision ID: d8_learn
 Revises: c8_strategies
-Create Date: 2026-12-04 16:17:51.802104
+Create Date: 2026-12-04 16:36:04.045568
 
 """
 from alembic import op
@@ -28,6 +28,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('published', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("category IN ('onboarding', 'technical_analysis', 'fundamental_analysis', 'risk_management', 'strategy_development', 'paper_trading', 'psychology')", name=op.f('ck_learning_paths_category_known')),
@@ -47,6 +48,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('published', sa.Boolean(), server_default=sa.true(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
+    sa.Column('edited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('minutes > 0', name=op.f('ck_lessons_minutes_positive')),

@@ -39,13 +39,13 @@ RIGHT = {"q1": "1", "q2": "0", "q3": "1"}
 # ------------------------------------------------------------------ sync
 def test_sync_creates_then_is_idempotent(db, tree):
     first = content.sync(tree)
-    assert first.counts == {"paths": {"created": 2, "updated": 0, "unchanged": 0, "unpublished": 0},
-                            "lessons": {"created": 4, "updated": 0, "unchanged": 0, "unpublished": 0}}
+    assert first.counts == {"paths": {"created": 2, "updated": 0, "unchanged": 0, "unpublished": 0, "kept": 0},
+                            "lessons": {"created": 4, "updated": 0, "unchanged": 0, "unpublished": 0, "kept": 0}}
     assert first.questions == 9
     assert (count(LearningPath), count(Lesson), count(QuizQuestion)) == (2, 4, 9)
     second = content.sync(tree)
-    assert second.counts == {"paths": {"created": 0, "updated": 0, "unchanged": 2, "unpublished": 0},
-                             "lessons": {"created": 0, "updated": 0, "unchanged": 4, "unpublished": 0}}
+    assert second.counts == {"paths": {"created": 0, "updated": 0, "unchanged": 2, "unpublished": 0, "kept": 0},
+                             "lessons": {"created": 0, "updated": 0, "unchanged": 4, "unpublished": 0, "kept": 0}}
     assert (count(LearningPath), count(Lesson), count(QuizQuestion)) == (2, 4, 9)
     assert "2 unchanged" in second.summary()
 
@@ -58,7 +58,7 @@ def test_sync_updates_changed_lessons_and_unpublishes_removed_ones(db, tree, tra
                                                               "    answer: 0\n    explanation: Because a.\n"))
     (tree / "01-basics" / "03-three.md").unlink()
     result = content.sync(tree)
-    assert result.counts["lessons"] == {"created": 0, "updated": 1, "unchanged": 2, "unpublished": 1}
+    assert result.counts["lessons"] == {"created": 0, "updated": 1, "unchanged": 2, "unpublished": 1, "kept": 0}
     two = db.session.scalar(select(Lesson).where(Lesson.slug == "two"))
     assert two.title == "Lesson two, revised"
     assert [q.prompt for q in two.questions] == ["Only one?"]
@@ -95,7 +95,7 @@ def test_flask_learn_sync_command(app, db, tree):
     assert result.exit_code == 0, result.output
     assert "paths: 2 created" in result.output and "lessons: 4 created" in result.output
     again = runner.invoke(args=["learn", "sync", "--dir", str(tree)])
-    assert "lessons: 0 created, 0 updated, 4 unchanged, 0 unpublished" in again.output
+    assert "lessons: 0 created, 0 updated, 4 unchanged, 0 unpublished, 0 kept" in again.output
 
 
 # ------------------------------------------------------------------ quiz scoring and progress

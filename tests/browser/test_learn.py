@@ -113,3 +113,32 @@ def test_learn_pages_at_phone_width(live_server, phone_page, learner):
     page.evaluate("window.scrollTo(0, 0)")
     shot(page, "learn-quiz-result-390")
     assert_clean(page)
+
+
+def test_admin_edits_a_lesson_with_live_preview(live_server, page, db, factories):
+    from sqlalchemy import select
+
+    from app.extensions import db as _db
+    from app.learn.content import sync
+    from app.models import Lesson
+
+    sync()
+    admin = factories.admin()
+    page.set_viewport_size(WIDE)
+    _sign_in(page, live_server, admin.email)
+    page.goto(f"{live_server}/learn")
+    page.click("text=Edit content")
+    page.wait_for_url(re.compile(r".*/learn/admin$"))
+    page.click("#admin-path-technical-indicators >> text=RSI: measuring momentum")
+    page.wait_for_url(re.compile(r".*/learn/admin/lessons/\d+$"))
+    page.fill("#body", "## Fresh heading\n\nSome **bold** text <script>alert(1)</script>")
+    page.wait_for_selector("#preview h2:has-text('Fresh heading')")
+    assert page.locator("#preview script").count() == 0
+    assert "<script>alert(1)</script>" in page.inner_text("#preview")  # shown as text
+    shot(page, "learn-admin-editor-1366")
+    page.click("#lesson-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/learn/admin$"))
+    _db.session.expire_all()
+    rsi = _db.session.scalar(select(Lesson).where(Lesson.slug == "rsi"))
+    assert rsi.edited_at is not None and "<h2>Fresh heading</h2>" in rsi.body_html
+    assert_clean(page)

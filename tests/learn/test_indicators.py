@@ -80,3 +80,12 @@ def test_rule_language_help_links_every_function_to_its_explanation(client, logi
     body = client.get("/rules/help").get_data(as_text=True)
     for fn in FUNCTION_LIST:
         assert f'href="/learn/indicators/{fn.name}">explained</a>' in body, fn.name
+
+
+def test_indicator_help_macro_links_to_the_explanation(app):
+    from flask import render_template_string
+
+    with app.test_request_context():
+        out = render_template_string('{% from "learn/_help.html" import indicator_help %}{{ indicator_help("atr", "ATR") }}')
+    assert out.startswith('<a class="badge indicator-help" href="/learn/indicators/atr"')
+    assert 'aria-label="Explain ATR"' in out

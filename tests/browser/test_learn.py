@@ -101,6 +101,8 @@ def test_learn_pages_at_phone_width(live_server, phone_page, learner):
     for url, name in (("/learn", "learn-index-390"), (LESSON, "learn-lesson-390"),
                       (f"{LESSON}/quiz", "learn-quiz-390"), ("/learn/paths/risk-management", "learn-path-390"),
                       ("/learn/lessons/position-sizing", "learn-lesson-table-390"),
+                      ("/learn/lessons/volatility-bollinger-atr", "learn-lesson-illustration-390"),
+                      ("/learn/lessons/r-multiples-and-expectancy", "learn-lesson-r-390"),
                       ("/learn/indicators/macd", "learn-indicator-390")):
         page.goto(f"{live_server}{url}")
         _no_horizontal_overflow(page)

@@ -322,3 +322,24 @@ def test_markdown_is_sanitised():
     assert 'href="javascript' not in out
     assert '<a href="https://example.com" rel="noopener noreferrer">ok</a>' in out
     assert '<td class="align-right">1</td>' in out and "style=" not in out
+
+
+def test_markdown_images_only_from_the_illustrations_folder():
+    from app.learn.markdown import render
+
+    out = render("![ok](/static/learn/true-range.svg)\n\n![a](https://evil.example/x.png)\n\n"
+                 "![b](/static/learn/../../secret)\n\n![c](/static/learn//evil.example/x)\n")
+    assert out.count("<img") == 4
+    assert re.findall(r'src="([^"]*)"', out) == ["/static/learn/true-range.svg"]
+
+
+def test_shipped_illustrations_exist(app):
+    from pathlib import Path
+
+    with app.app_context():
+        specs = content.load_tree()
+    static = Path(app.static_folder)
+    images = [m for p in specs for le in p.lessons for m in re.findall(r"\]\((/static/learn/[^)]+)\)", le.body)]
+    assert len(images) >= 2
+    for src in images:
+        assert (static / src.removeprefix("/static/")).is_file(), src

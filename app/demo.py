@@ -23,6 +23,9 @@ def load_demo(strategies: bool = True) -> dict[str, str]:
     from app.market.services import load_demo_market
 
     load_demo_market()  # universe, a year of simulated bars, indicators, snapshots (when empty)
+    from app.learn.content import sync as sync_learning_content
+
+    sync_learning_content()  # paths, lessons and quizzes from content/learn (idempotent)
     if strategies:
         from app.strategies.demo import load_demo_strategies
 

@@ -26,7 +26,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("leaderboard", "Leaderboard", "strategies.leaderboard", "Verified strategies ranked by a transparent score."),
     NavItem("social", "Traders", None, "Follow and copy other traders."),
     NavItem("journal", "Journal", None, "Keep a trading journal and get performance reviews."),
-    NavItem("learn", "Learn", None, "Lessons and indicator explanations."),
+    NavItem("learn", "Learn", "learn.index", "Lessons and indicator explanations."),
 )
 
 NAV_BY_KEY = {item.key: item for item in NAV}

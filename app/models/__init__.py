@@ -10,6 +10,7 @@ from app.models.alerts import (
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.jobs import JobRun
+from app.models.learn import LearningPath, Lesson, LessonProgress, QuizAttempt, QuizQuestion
 from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
 from app.models.paper import EquitySnapshot, Fill, Order, PaperAccount, Position, Trade
 from app.models.screener import SavedScreen, ScreenMembership, Watchlist, WatchlistItem
@@ -20,4 +21,5 @@ __all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertT
            "AuditEvent", "Backtest", "EquitySnapshot", "Fill", "LeaderboardEntry", "Order", "PaperAccount",
            "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "SavedScreen", "ScreenMembership",
            "Strategy", "StrategyRating", "StrategyView", "Watchlist", "WatchlistItem", "ScanRun", "Snapshot", "Stock",
-           "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User"]
+           "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User",
+           "LearningPath", "Lesson", "LessonProgress", "QuizAttempt", "QuizQuestion"]

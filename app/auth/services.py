@@ -199,23 +199,18 @@ def request_password_reset(email: str, *, ip: str) -> None:
     """
     email = normalise_email(email)
     throttle.account_mail(email, ip)
-    enqueue("default", send_password_reset_task(), email, ip)
+    enqueue("default", "app.auth.tasks.send_password_reset", email, ip)
 
 
-def send_password_reset(email: str, ip: str) -> None:
-    """The worker's side of a reset request: audit and mail only for a real, active account."""
+def reset_requested(email: str, ip: str) -> User | None:
+    """The worker's side of a reset request: the account to mail (audited), or None when
+    the address has no real, active account (then nothing is recorded or sent)."""
     user = find_user_by_email(email)
     if user is None or not user.active:
-        return
+        return None
     audit.record(audit.PASSWORD_RESET_REQUESTED, user=user, ip=ip)
     db.session.commit()
-    send_account_email_task()(user.id, "reset")
-
-
-def send_password_reset_task():
-    from app.auth.tasks import send_password_reset as job
-
-    return job
+    return user
 
 
 def user_for_reset_token(token: str) -> User:

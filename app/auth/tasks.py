@@ -46,7 +46,9 @@ def send_password_reset(email: str, ip: str) -> None:
     """Look the address up here, not in the request, so both answers take the same time."""
     from app.auth import services
 
-    services.send_password_reset(email, ip)
+    user = services.reset_requested(email, ip)
+    if user is not None:
+        send_account_email(user.id, "reset")
 
 
 def _external(endpoint: str, **values) -> str:

@@ -50,7 +50,8 @@ def kdf(monkeypatch):
 def jobs(monkeypatch):
     """The mail jobs the auth services enqueue, recorded instead of run."""
     seen = []
-    monkeypatch.setattr(services, "enqueue", lambda queue, func, *args, **kw: seen.append((func.__name__, args)))
+    monkeypatch.setattr(services, "enqueue",
+                        lambda queue, func, *args, **kw: seen.append((func.rsplit(".", 1)[-1], args)))
     return seen
 
 

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from app.screener.definition import ScreenDefinition
 
-
 #: stock presets screen stocks only by default (a visible filter the person can remove):
 #: an ETF gapping with the market is not what "gap up" is for
 STOCKS_ONLY = "type:eq:stock"

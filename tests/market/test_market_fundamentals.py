@@ -1,7 +1,6 @@
 """Market cap and the daily fundamentals step: shares per stock from the provider,
 market cap = shares x last price written by the daily scan and by every quotes cycle."""
 import datetime as dt
-import os
 
 import numpy as np
 import pytest

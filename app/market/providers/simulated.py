@@ -140,7 +140,7 @@ def _etf_params(seed: int) -> dict[str, dict]:
         w = caps[pick] / caps[pick].sum()
         out[sym] = {"loadings": w @ p["loadings"][pick],
                     "sigma": float(np.sqrt(np.sum((w * p["sigma"][pick]) ** 2))),
-                    "constituents": [m for m, k in zip(members, pick) if k], "weights": w}
+                    "constituents": [m for m, k in zip(members, pick, strict=True) if k], "weights": w}
     return out
 
 

@@ -1,0 +1,149 @@
+"""B5: every form route goes through app.htmx.submit_form -- valid input keeps its redirect,
+invalid input is a 422 with the field's message, a plan limit is the error handler's 403 with
+the usage and a link to the plans (/account#plan)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AlertRule, AlertTemplate
+
+PLANS_LINK = 'href="/account#plan"'
+
+
+def _token(client, url: str) -> str:
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(r'"X-CSRFToken": "([^"]+)"', page)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def _body(r) -> str:
+    return r.get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- alerts
+def _alert(**kw) -> dict:
+    data = {"scope_kind": "symbol", "symbol": "AAPL", "kind": "price_above", "value": "190",
+            "trigger_mode": "cooldown", "cooldown_minutes": "60"}
+    data.update(kw)
+    return data
+
+
+@pytest.fixture()
+def alerts_user(client, login, trader, market):
+    login(trader)
+    market.add("AAPL", 180.0, prev=179.0)
+    return _token(client, "/alerts/new")
+
+
+def _rule(user, **kw):
+    from app.alerts import services
+    from app.alerts.services import RuleInput
+
+    return services.create_rule(user, RuleInput(symbol="AAPL", conditions=[{"kind": "price_above", "value": 1}], **kw))
+
+
+def test_alert_create_valid_redirects_invalid_is_422(client, alerts_user):
+    r = client.post("/alerts", data=_alert(csrf_token=alerts_user))
+    assert (r.status_code, r.headers["Location"]) == (303, "/alerts")
+    r = client.post("/alerts", data=_alert(csrf_token=alerts_user, value="abc"))
+    assert r.status_code == 422 and "Price must be a number." in _body(r)
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_alert_create_plan_limit_is_403_with_usage_and_plans_link(client, hx, alerts_user, htmx):
+    for _ in range(3):
+        assert client.post("/alerts", data=_alert(csrf_token=alerts_user)).status_code == 303
+    r = (hx if htmx else client).post("/alerts", data=_alert(csrf_token=alerts_user))
+    assert r.status_code == 403
+    body = _body(r)
+    assert "Free plan: 3 of 3 active alerts used" in body and "Your Free plan allows 3 active alerts" in body
+    assert PLANS_LINK in body
+    assert db.session.scalar(select(func.count()).select_from(AlertRule)) == 3
+
+
+def test_alert_update_valid_redirects_invalid_is_422(client, alerts_user, trader):
+    rule = _rule(trader)
+    r = client.post(f"/alerts/{rule.id}", data=_alert(csrf_token=alerts_user, name="Renamed"))
+    assert (r.status_code, r.headers["Location"]) == (303, "/alerts")
+    r = client.post(f"/alerts/{rule.id}", data=_alert(csrf_token=alerts_user, symbol=""))
+    assert r.status_code == 422 and "Enter a symbol." in _body(r)
+
+
+def test_alert_update_to_a_pro_only_scope_is_the_handlers_403(client, alerts_user, trader):
+    rule = _rule(trader)
+    r = client.post(f"/alerts/{rule.id}", data=_alert(csrf_token=alerts_user, scope_kind="universe"))
+    assert r.status_code == 403
+    assert "Whole-market alerts are part of the Pro plan" in _body(r) and PLANS_LINK in _body(r)
+
+
+def test_save_template_valid_redirects_too_long_is_422_with_the_message(client, alerts_user, trader):
+    rule = _rule(trader)
+    r = client.post(f"/alerts/{rule.id}/template", data={"csrf_token": alerts_user, "name": "Dip"})
+    assert (r.status_code, r.headers["Location"]) == (303, "/alerts/templates")
+    r = client.post(f"/alerts/{rule.id}/template", data={"csrf_token": alerts_user, "name": "x" * 81})
+    assert r.status_code == 422
+    body = _body(r)
+    assert "The template name is too long (80 characters at most)." in body
+    assert f'id="tpl-{rule.id}"' in body and 'value="' + "x" * 81 + '"' in body
+    assert db.session.scalar(select(func.count()).select_from(AlertTemplate)) == 1
+
+
+def test_save_template_of_someone_elses_rule_is_404(client, alerts_user, factories):
+    rule = _rule(factories.user("other@example.com"))
+    r = client.post(f"/alerts/{rule.id}/template", data={"csrf_token": alerts_user, "name": "Mine now"})
+    assert r.status_code == 404
+
+
+def test_apply_template_valid_redirects_refusal_is_422_with_the_message(client, alerts_user, trader, market):
+    from app.alerts import services
+
+    market.add("MSFT", 100)
+    t = services.save_template(trader, _rule(trader).id, "Dip")
+    r = client.post(f"/alerts/templates/{t.id}/apply", data={"csrf_token": alerts_user, "scope_kind": "symbol",
+                                                             "symbols": "MSFT"})
+    assert (r.status_code, r.headers["Location"]) == (303, "/alerts")
+    r = client.post(f"/alerts/templates/{t.id}/apply", data={"csrf_token": alerts_user, "scope_kind": "symbol",
+                                                             "symbols": "ZZZZ"})
+    assert r.status_code == 422 and "Unknown symbol: ZZZZ." in _body(r)
+    r = client.post(f"/alerts/templates/{t.id}/apply", data={"csrf_token": alerts_user, "scope_kind": "symbol",
+                                                             "symbols": "A" * 601})
+    assert r.status_code == 422 and "Check the symbols (600 characters at most)." in _body(r)
+
+
+def test_apply_template_over_the_active_limit_is_403_with_usage(client, alerts_user, trader, market):
+    from app.alerts import services
+
+    for sym in ("MSFT", "NVDA", "TSLA"):
+        market.add(sym, 100)
+    t = services.save_template(trader, _rule(trader).id, "Dip")
+    r = client.post(f"/alerts/templates/{t.id}/apply", data={"csrf_token": alerts_user, "scope_kind": "symbol",
+                                                             "symbols": "MSFT NVDA TSLA"})
+    assert r.status_code == 403
+    assert "Free plan: 1 of 3 active alerts used" in _body(r) and PLANS_LINK in _body(r)
+
+
+def test_settings_forms_keep_their_answers(client, alerts_user):
+    r = client.post("/alerts/settings", data={"csrf_token": alerts_user, "email_on": "y"})
+    assert (r.status_code, r.headers["Location"]) == (303, "/alerts/settings")
+    r = client.post("/alerts/settings", data={"csrf_token": alerts_user, "quiet_start": "25:00"})
+    assert r.status_code == 422 and "Use a time like 22:00." in _body(r)
+    r = client.post("/alerts/settings/webhook", data={"csrf_token": alerts_user, "webhook_url": "https://example.com/h"})
+    assert r.status_code == 403 and "Webhook alerts are not included" in _body(r) and PLANS_LINK in _body(r)
+    r = client.post("/alerts/settings/phone", data={"csrf_token": alerts_user, "phone": "+15551234567"})
+    assert r.status_code == 403 and "SMS alerts are not included" in _body(r) and PLANS_LINK in _body(r)
+
+
+def test_phone_code_throttle_is_429_with_retry_after(client, login, basic, textbelt):
+    login(basic)
+    tok = _token(client, "/alerts/settings")
+    r = client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "12"})
+    assert r.status_code == 422 and "international form" in _body(r)
+    for _ in range(3):
+        client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
+    r = client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
+    assert r.status_code == 429 and "Too many codes" in _body(r) and int(r.headers["Retry-After"]) > 0

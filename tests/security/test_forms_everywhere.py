@@ -147,3 +147,46 @@ def test_phone_code_throttle_is_429_with_retry_after(client, login, basic, textb
         client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
     r = client.post("/alerts/settings/phone", data={"csrf_token": tok, "phone": "+15551234567"})
     assert r.status_code == 429 and "Too many codes" in _body(r) and int(r.headers["Retry-After"]) > 0
+
+
+# --------------------------------------------------------------------------- paper
+@pytest.fixture()
+def paper_setup(client, login, trader, account, market):
+    login(trader)
+    market.add("AAPL", 100.0)
+    return account, _token(client, f"/paper/{account.id}")
+
+
+def _order(tok, **kw) -> dict:
+    data = {"csrf_token": tok, "symbol": "AAPL", "side": "buy", "qty": "10", "type": "market", "tif": "day",
+            "idempotency_key": "k1"}
+    data.update(kw)
+    return data
+
+
+def test_order_ticket_valid_redirects_refused_is_422_on_the_whole_page(client, paper_setup):
+    account, tok = paper_setup
+    r = client.post(f"/paper/{account.id}/orders", data=_order(tok))
+    assert (r.status_code, r.headers["Location"]) == (303, f"/paper/{account.id}")
+    # the same ticket again (a Conflict) is shown in the form like any refusal: 422, not 409
+    r = client.post(f"/paper/{account.id}/orders", data=_order(tok))
+    assert r.status_code == 422 and "already submitted" in _body(r) and 'id="paper-live"' in _body(r)
+    r = client.post(f"/paper/{account.id}/orders", data=_order(tok, qty="abc", idempotency_key="k2"))
+    assert r.status_code == 422 and "<html" in _body(r)
+
+
+def test_order_ticket_refused_over_htmx_swaps_only_the_ticket(hx, paper_setup):
+    account, tok = paper_setup
+    r = hx.post(f"/paper/{account.id}/orders", data=_order(tok, symbol="ZZZZ"))
+    assert r.status_code == 422 and "<html" not in _body(r) and 'name="idempotency_key"' in _body(r)
+
+
+def test_reset_confirm_mismatch_is_422_on_the_confirm_field(client, paper_setup):
+    account, tok = paper_setup
+    r = client.post(f"/paper/{account.id}/reset", data={"csrf_token": tok, "confirm": "wrong"})
+    assert r.status_code == 422 and f"Type “{account.name}” exactly to confirm." in _body(r)
+    r = client.post(f"/paper/{account.id}/reset", data={"csrf_token": tok, "confirm": account.name,
+                                                        "starting_balance": "abc"})
+    assert r.status_code == 422
+    r = client.post(f"/paper/{account.id}/reset", data={"csrf_token": tok, "confirm": account.name})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/paper/{account.id}")

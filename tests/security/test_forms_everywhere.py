@@ -190,3 +190,48 @@ def test_reset_confirm_mismatch_is_422_on_the_confirm_field(client, paper_setup)
     assert r.status_code == 422
     r = client.post(f"/paper/{account.id}/reset", data={"csrf_token": tok, "confirm": account.name})
     assert (r.status_code, r.headers["Location"]) == (303, f"/paper/{account.id}")
+
+
+# --------------------------------------------------------------------------- strategies
+def test_backtest_valid_redirects_invalid_is_422_with_the_field_message(client, hx, login, owner, strategy):
+    login(owner)
+    tok = _token(client, f"/strategies/{strategy.id}")
+    r = client.post(f"/strategies/{strategy.id}/backtests", data={"csrf_token": tok, "capital": "10"})
+    assert r.status_code == 422 and "Starting capital must be between $1,000 and $100,000,000." in _body(r)
+    assert "<html" in _body(r)
+    r = hx.post(f"/strategies/{strategy.id}/backtests", data={"csrf_token": tok, "capital": "10"})
+    assert r.status_code == 422 and "Starting capital must be between" in _body(r) and "<html" not in _body(r)
+    r = client.post(f"/strategies/{strategy.id}/backtests", data={"csrf_token": tok, "capital": "100000"})
+    assert r.status_code == 303 and re.fullmatch(r"/strategies/backtests/\d+", r.headers["Location"])
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_backtest_plan_limit_is_403_with_usage_and_plans_link(client, hx, login, owner, strategy, htmx):
+    from app.strategies import services
+
+    for _ in range(2):
+        services.start_backtest(owner, strategy.id)
+    login(owner)
+    tok = _token(client, f"/strategies/{strategy.id}")
+    r = (hx if htmx else client).post(f"/strategies/{strategy.id}/backtests",
+                                      data={"csrf_token": tok, "capital": "100000"})
+    assert r.status_code == 403
+    assert "Free plan: 2 of 2 backtests this month used" in _body(r) and PLANS_LINK in _body(r)
+
+
+def test_rate_valid_redirects_invalid_is_422(client, hx, login, other, strategy):
+    login(other)
+    tok = _token(client, f"/strategies/{strategy.id}")
+    r = client.post(f"/strategies/{strategy.id}/rate", data={"csrf_token": tok, "stars": "9"})
+    assert r.status_code == 422 and "Not a valid choice" in _body(r) and "<html" in _body(r)
+    r = client.post(f"/strategies/{strategy.id}/rate", data={"csrf_token": tok, "stars": "4"})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/strategies/{strategy.id}")
+    r = hx.post(f"/strategies/{strategy.id}/rate", data={"csrf_token": tok, "stars": "5"})
+    assert r.status_code == 200 and "strategy-rated" in r.headers["HX-Trigger"]
+
+
+def test_rating_your_own_strategy_is_422_in_the_ratings_fragment(hx, client, login, owner, strategy):
+    login(owner)
+    tok = _token(client, f"/strategies/{strategy.id}")
+    r = hx.post(f"/strategies/{strategy.id}/rate", data={"csrf_token": tok, "stars": "5"})
+    assert r.status_code == 422 and "own strategy" in _body(r) and "<html" not in _body(r)

@@ -235,3 +235,117 @@ def test_rating_your_own_strategy_is_422_in_the_ratings_fragment(hx, client, log
     tok = _token(client, f"/strategies/{strategy.id}")
     r = hx.post(f"/strategies/{strategy.id}/rate", data={"csrf_token": tok, "stars": "5"})
     assert r.status_code == 422 and "own strategy" in _body(r) and "<html" not in _body(r)
+
+
+# --------------------------------------------------------------------------- watchlists
+@pytest.fixture()
+def wl_user(client, login, trader, market):
+    login(trader)
+    market.add("AAPL", 180.0)
+    market.add("MSFT", 400.0)
+    return _token(client, "/watchlists?all=1")
+
+
+def _watchlist(user, name="Tech"):
+    from app.watchlists import services
+
+    return services.create_watchlist(user, name)
+
+
+def test_watchlist_create_valid_redirects_invalid_is_422_with_the_message(client, wl_user):
+    from app.models import Watchlist
+
+    r = client.post("/watchlists", data={"csrf_token": wl_user, "name": "   "})
+    assert r.status_code == 422 and "Give the list a name of 1 to" in _body(r)
+    r = client.post("/watchlists", data={"csrf_token": wl_user, "name": "Tech"})
+    wl = db.session.scalar(select(Watchlist))
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_watchlist_create_plan_limit_is_403_with_usage_and_plans_link(client, hx, wl_user, trader, htmx):
+    from app.models import Watchlist
+
+    _watchlist(trader, "One")
+    r = (hx if htmx else client).post("/watchlists", data={"csrf_token": wl_user, "name": "Two",
+                                                           "next": "/watchlists/1"})
+    assert r.status_code == 403
+    body = _body(r)
+    assert "Free plan: 1 of 1 watchlists used" in body and "Your Free plan allows 1 watchlist." in body
+    assert PLANS_LINK in body
+    assert db.session.scalar(select(func.count()).select_from(Watchlist)) == 1
+
+
+def test_watchlist_rename_valid_redirects_duplicate_is_422(client, wl_user, trader, monkeypatch):
+    import dataclasses
+
+    from app.billing.plans import PLANS
+
+    monkeypatch.setattr("app.watchlists.services.plan_for", lambda user: dataclasses.replace(PLANS["free"],
+                                                                                             watchlists=5))
+    wl, _other = _watchlist(trader, "Tech"), _watchlist(trader, "Swing")
+    r = client.post(f"/watchlists/{wl.id}/rename", data={"csrf_token": wl_user, "name": "Swing"})
+    assert r.status_code == 422 and "You already have a list with this name." in _body(r)
+    r = client.post(f"/watchlists/{wl.id}/rename", data={"csrf_token": wl_user, "name": "Growth"})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+
+
+def test_watchlist_add_valid_redirects_unknown_or_bad_price_is_422(client, wl_user, trader):
+    wl = _watchlist(trader)
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "symbol": "ZZZZ"})
+    assert r.status_code == 422 and "Unknown symbol “ZZZZ”." in _body(r) and 'value="ZZZZ"' in _body(r)
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "symbol": "AAPL",
+                                                       "target_price": "abc"})
+    assert r.status_code == 422 and "Target must be a number." in _body(r)
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "symbols": "AAPL MSFT"})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+
+
+def test_watchlist_csv_without_symbols_is_422_on_the_file_field(client, wl_user, trader):
+    import io
+
+    wl = _watchlist(trader)
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "csv": (io.BytesIO(b""), "x.csv")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 422 and "No symbols found in the file" in _body(r)
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user,
+                                                       "csv": (io.BytesIO(b"symbol\nAAPL\n"), "x.csv")},
+                    content_type="multipart/form-data")
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+
+
+def test_watchlist_full_list_is_403_with_usage_and_plans_link(client, wl_user, trader, monkeypatch):
+    import dataclasses
+
+    from app.billing.plans import PLANS
+
+    monkeypatch.setattr("app.watchlists.services.plan_for", lambda user: dataclasses.replace(PLANS["free"],
+                                                                                             watchlist_items=1))
+    wl = _watchlist(trader)
+    assert client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "symbol": "AAPL"}).status_code == 303
+    r = client.post(f"/watchlists/{wl.id}/items", data={"csrf_token": wl_user, "symbol": "MSFT"})
+    assert r.status_code == 403
+    assert "Free plan: 1 of 1 symbols in “Tech” used" in _body(r) and PLANS_LINK in _body(r)
+
+
+def test_watchlist_item_update_and_move(client, wl_user, trader, monkeypatch):
+    import dataclasses
+
+    from app.billing.plans import PLANS
+    from app.watchlists import services
+
+    monkeypatch.setattr("app.watchlists.services.plan_for", lambda user: dataclasses.replace(PLANS["free"],
+                                                                                             watchlists=5))
+    wl, other = _watchlist(trader, "Tech"), _watchlist(trader, "Swing")
+    services.add_symbols(trader, wl.id, ["AAPL"])
+    services.add_symbols(trader, other.id, ["AAPL"])
+    item = services.item_views(wl, "added", "asc")[0]["item"]
+    r = client.post(f"/watchlists/items/{item.id}", data={"csrf_token": wl_user, "stop_price": "-3"})
+    assert r.status_code == 422 and "Stop must be a positive price." in _body(r)
+    r = client.post(f"/watchlists/items/{item.id}", data={"csrf_token": wl_user, "note": "earnings"})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+    r = client.post(f"/watchlists/items/{item.id}/move", data={"csrf_token": wl_user, "to": str(other.id)})
+    assert r.status_code == 422 and "AAPL is already in “Swing”." in _body(r)
+    third = _watchlist(trader, "Third")
+    r = client.post(f"/watchlists/items/{item.id}/move", data={"csrf_token": wl_user, "to": str(third.id)})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")

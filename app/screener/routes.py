@@ -11,7 +11,7 @@ from flask import Response, flash, make_response, render_template, request, url_
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached, NotFound, parse_id
-from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
+from app.htmx import add_vary, is_htmx, redirect, submit_form, versioned_fragment
 from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
@@ -25,6 +25,7 @@ from app.screener.definition import (
     TEXT_OPS,
     ScreenDefinition,
 )
+from app.screener.forms import RenameScreenForm
 from app.screener.presets import PRESETS
 from app.web import render_error
 
@@ -229,14 +230,17 @@ def _csv_safe(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- saved screens
+def _screens_context() -> dict:
+    q = request.args.get("q", "")
+    public, total = services.public_screens(q, limit=100)
+    return {"mine": services.list_screens(_user()), "public": public, "public_total": total, "q": q,
+            "definition_of": services.screen_definition}
+
+
 @bp.get("/screens")
 @login_required
 def screens():
-    q = request.args.get("q", "")
-    public, total = services.public_screens(q, limit=100)
-    mine = services.list_screens(_user())
-    return render_template("screener/screens.html", mine=mine, public=public, public_total=total, q=q,
-                           definition_of=services.screen_definition)
+    return render_template("screener/screens.html", **_screens_context())
 
 
 @bp.get("/screens/<int:screen_id>")
@@ -306,13 +310,16 @@ def update(screen_id: int):
 @bp.post("/screens/<int:screen_id>/rename")
 @login_required
 def rename(screen_id: int):
-    try:
-        screen = services.update_screen(_user(), screen_id, name=request.form.get("name", ""))
-    except InvalidInput as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("screener.screens"))
-    flash(f"Renamed to “{screen.name}”.", "success")
-    return redirect(request.form.get("next") == "screen" and _back(screen=screen) or url_for("screener.screens"))
+    form = RenameScreenForm()
+
+    def done(screen):
+        flash(f"Renamed to “{screen.name}”.", "success")
+        return redirect(request.form.get("next") == "screen" and _back(screen=screen) or url_for("screener.screens"))
+
+    # a refused name re-renders the screens page (422) with the message on that screen's row
+    return submit_form(form, lambda: services.update_screen(_user(), screen_id, name=form.name.data or ""), done,
+                       page="screener/screens.html", form_name="rename_form", renamed_id=screen_id,
+                       context_fn=_screens_context)
 
 
 @bp.post("/screens/<int:screen_id>/public")

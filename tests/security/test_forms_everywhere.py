@@ -349,3 +349,38 @@ def test_watchlist_item_update_and_move(client, wl_user, trader, monkeypatch):
     third = _watchlist(trader, "Third")
     r = client.post(f"/watchlists/items/{item.id}/move", data={"csrf_token": wl_user, "to": str(third.id)})
     assert (r.status_code, r.headers["Location"]) == (303, f"/watchlists/{wl.id}")
+
+
+# --------------------------------------------------------------------------- screener
+def _screen(user, name):
+    from werkzeug.datastructures import MultiDict
+
+    from app.screener import services
+    from app.screener.definition import ScreenDefinition
+
+    return services.save_screen(user, name, ScreenDefinition.parse(MultiDict([("f", "rsi:lt:30")])))
+
+
+def test_screen_rename_valid_redirects_duplicate_is_422_on_that_row(client, login, trader, monkeypatch):
+    import dataclasses
+
+    from app.billing.plans import PLANS
+
+    monkeypatch.setattr("app.screener.services.plan_for", lambda user: dataclasses.replace(PLANS["free"],
+                                                                                           saved_screens=5))
+    login(trader)
+    tok = _token(client, "/screener/screens")
+    one, _two = _screen(trader, "Oversold"), _screen(trader, "Momentum")
+    r = client.post(f"/screener/screens/{one.id}/rename", data={"csrf_token": tok, "name": "Momentum"})
+    assert r.status_code == 422 and "You already have a screen with this name." in _body(r)
+    assert f'id="rename-{one.id}"' in _body(r)
+    r = client.post(f"/screener/screens/{one.id}/rename", data={"csrf_token": tok, "name": "Dips"})
+    assert (r.status_code, r.headers["Location"]) == (303, "/screener/screens")
+
+
+def test_screen_rename_of_someone_elses_screen_is_404(client, login, trader, factories):
+    screen = _screen(factories.user("other@example.com"), "Theirs")
+    login(trader)
+    tok = _token(client, "/screener/screens")
+    r = client.post(f"/screener/screens/{screen.id}/rename", data={"csrf_token": tok, "name": "Mine"})
+    assert r.status_code == 404

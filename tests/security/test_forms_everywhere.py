@@ -384,3 +384,69 @@ def test_screen_rename_of_someone_elses_screen_is_404(client, login, trader, fac
     tok = _token(client, "/screener/screens")
     r = client.post(f"/screener/screens/{screen.id}/rename", data={"csrf_token": tok, "name": "Mine"})
     assert r.status_code == 404
+
+
+# --------------------------------------------------------------------------- the helper's options
+def _helper_call(app, call, *, data, htmx=False, **options):
+    from flask import make_response
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    from app.htmx import submit_form
+
+    class NameForm(FlaskForm):
+        class Meta:
+            csrf = False
+
+        display_name = StringField("Name")
+
+    headers = {"HX-Request": "true"} if htmx else {}
+    with app.test_request_context("/account/profile", method="POST", data=data, headers=headers):
+        form = NameForm()
+        response = submit_form(form, call, lambda result: make_response("done", 303),
+                               page="accounts/profile.html", partial="accounts/_profile_form.html", **options)
+        return response, form
+
+
+def test_context_fn_runs_only_when_the_form_is_rerendered(app, db):
+    from app.errors import InvalidInput
+
+    built = []
+
+    def context():
+        built.append(1)
+        return {}
+
+    r, _ = _helper_call(app, lambda: None, data={"display_name": "Ada"}, context_fn=context)
+    assert (r.status_code, built) == (303, [])
+
+    def refuse():
+        raise InvalidInput("Taken.", field="display_name")
+
+    r, form = _helper_call(app, refuse, data={"display_name": "Ada"}, htmx=True, context_fn=context)
+    assert (r.status_code, built, form.display_name.errors) == (422, [1], ["Taken."])
+
+
+def test_form_name_and_conflict_status(app, db, monkeypatch):
+    import importlib
+
+    from app.errors import Conflict
+
+    htmx = importlib.import_module("app.htmx")  # the module (the package's `htmx` is the extension)
+
+    seen = {}
+    real = htmx.render_view
+
+    def spy(page, partial=None, *, status=200, **context):
+        seen.update(context)
+        return real(page, partial, status=status, **{**context, "form": context["profile_form"]})
+
+    monkeypatch.setattr(htmx, "render_view", spy)
+
+    def clash():
+        raise Conflict("Changed meanwhile.")
+
+    r, form = _helper_call(app, clash, data={"display_name": "Ada"}, htmx=True, form_name="profile_form",
+                           conflict_status=422)
+    assert r.status_code == 422 and seen["profile_form"] is form and "form" not in seen
+    assert form.form_errors == ["Changed meanwhile."]

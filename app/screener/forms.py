@@ -9,3 +9,11 @@ from app.forms_util import strip
 
 class RenameScreenForm(FlaskForm):
     name = StringField("New name", filters=[strip])
+
+
+class SaveScreenForm(FlaskForm):
+    """Save the screen on the page: `qs` is its definition as a query string."""
+
+    name = StringField("Save this screen as", filters=[strip])
+    qs = StringField("Screen")
+    is_public = StringField("Public")

@@ -25,7 +25,7 @@ from app.screener.definition import (
     TEXT_OPS,
     ScreenDefinition,
 )
-from app.screener.forms import RenameScreenForm
+from app.screener.forms import RenameScreenForm, SaveScreenForm
 from app.screener.presets import PRESETS
 from app.web import render_error
 
@@ -252,12 +252,12 @@ def open_screen(screen_id: int):
     return redirect(url_for("screener.index") + "?" + (qs + "&" if qs else "") + f"screen={screen.id}")
 
 
-def _definition_from_form() -> ScreenDefinition:
+def _definition_from_form(raw: str | None = None) -> ScreenDefinition:
     from urllib.parse import parse_qs
 
     from werkzeug.datastructures import MultiDict
 
-    raw = request.form.get("qs", "")[:8000]
+    raw = (request.form.get("qs", "") if raw is None else raw)[:8000]
     return ScreenDefinition.parse(MultiDict([(k, v) for k, vs in parse_qs(raw).items() for v in vs]))
 
 
@@ -270,18 +270,23 @@ def _back(defn: ScreenDefinition | None = None, screen=None) -> str:
 @bp.post("/screens")
 @login_required
 def save():
-    defn = _definition_from_form()
-    try:
-        screen = services.save_screen(_user(), request.form.get("name", ""), defn,
-                                      is_public=request.form.get("is_public") == "1")
-    except (InvalidInput, LimitReached) as exc:
-        return _refused(exc, defn)
-    flash(f"Screen “{screen.name}” saved.", "success")
-    return redirect(_back(screen=screen))
+    form = SaveScreenForm()
+    defn = _definition_from_form(form.qs.data or "")
+
+    def done(screen):
+        flash(f"Screen “{screen.name}” saved.", "success")
+        return redirect(_back(screen=screen))
+
+    # HTMX puts a refusal in the form's error slot; without JavaScript it is a page that links
+    # back to the screen. A plan limit is the error handler's 403 (usage and plans link).
+    return submit_form(form, lambda: services.save_screen(_user(), form.name.data or "", defn,
+                                                          is_public=form.is_public.data == "1"), done,
+                       page="screener/save_refused.html", partial="screener/_save_error.html", form_name="save_form",
+                       back=_back(defn))
 
 
 def _refused(exc, defn=None):
-    """A refused save: the form's error line for HTMX, else an error page that links back to
+    """A refused update: the form's error line for HTMX, else an error page that links back to
     the screen (or, for a plan limit, to the plans)."""
     limit = isinstance(exc, LimitReached)
     status = 403 if limit else 422

@@ -386,6 +386,33 @@ def test_screen_rename_of_someone_elses_screen_is_404(client, login, trader, fac
     assert r.status_code == 404
 
 
+def test_screen_save_valid_redirects_refused_is_422_in_the_slot_or_a_page(client, hx, login, trader):
+    from app.models import SavedScreen
+
+    login(trader)
+    tok = _token(client, "/screener")
+    r = hx.post("/screener/screens", data={"csrf_token": tok, "name": "", "qs": "f=rsi:lt:30"})
+    assert r.status_code == 422 and "<html" not in _body(r)
+    assert "Give the screen a name of 1 to" in _body(r) and 'class="form-error"' in _body(r)
+    r = client.post("/screener/screens", data={"csrf_token": tok, "name": "Empty", "qs": ""})
+    assert r.status_code == 422 and "Add at least one filter or a formula before saving." in _body(r)
+    assert 'href="/screener" data-error-link>Back to the screener' in _body(r)
+    r = client.post("/screener/screens", data={"csrf_token": tok, "name": "Oversold", "qs": "f=rsi:lt:30"})
+    screen = db.session.scalar(select(SavedScreen))
+    assert (r.status_code, r.headers["Location"]) == (303, f"/screener/screens/{screen.id}")
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_screen_save_plan_limit_is_403_with_usage_and_plans_link(client, hx, login, trader, htmx):
+    login(trader)
+    tok = _token(client, "/screener")
+    _screen(trader, "One")
+    r = (hx if htmx else client).post("/screener/screens", data={"csrf_token": tok, "name": "Two",
+                                                                 "qs": "f=rsi:gt:70"})
+    assert r.status_code == 403
+    assert "Free plan: 1 of 1 saved screens used" in _body(r) and PLANS_LINK in _body(r)
+
+
 # --------------------------------------------------------------------------- the helper's options
 def _helper_call(app, call, *, data, htmx=False, **options):
     from flask import make_response

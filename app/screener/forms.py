@@ -11,9 +11,14 @@ class RenameScreenForm(FlaskForm):
     name = StringField("New name", filters=[strip])
 
 
-class SaveScreenForm(FlaskForm):
-    """Save the screen on the page: `qs` is its definition as a query string."""
+class ScreenQueryForm(FlaskForm):
+    """Update a saved screen with the page's settings: `qs` is the definition as a query string."""
+
+    qs = StringField("Screen")
+
+
+class SaveScreenForm(ScreenQueryForm):
+    """Save the screen on the page as a new saved screen."""
 
     name = StringField("Save this screen as", filters=[strip])
-    qs = StringField("Screen")
     is_public = StringField("Public")

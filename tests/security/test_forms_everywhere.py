@@ -413,6 +413,19 @@ def test_screen_save_plan_limit_is_403_with_usage_and_plans_link(client, hx, log
     assert "Free plan: 1 of 1 saved screens used" in _body(r) and PLANS_LINK in _body(r)
 
 
+def test_screen_update_valid_redirects_refused_is_422(client, hx, login, trader):
+    login(trader)
+    tok = _token(client, "/screener")
+    screen = _screen(trader, "Oversold")
+    r = client.post(f"/screener/screens/{screen.id}/update", data={"csrf_token": tok, "qs": "f=price:gt:abc"})
+    assert r.status_code == 422 and "Fix the screen first" in _body(r) and "Back to the screener" in _body(r)
+    r = hx.post(f"/screener/screens/{screen.id}/update", data={"csrf_token": tok, "qs": ""})
+    assert r.status_code == 422 and "Add at least one filter or a formula before saving." in _body(r)
+    assert "<html" not in _body(r)
+    r = client.post(f"/screener/screens/{screen.id}/update", data={"csrf_token": tok, "qs": "f=rsi:lt:20"})
+    assert (r.status_code, r.headers["Location"]) == (303, f"/screener/screens/{screen.id}")
+
+
 # --------------------------------------------------------------------------- the helper's options
 def _helper_call(app, call, *, data, htmx=False, **options):
     from flask import make_response

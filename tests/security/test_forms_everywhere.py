@@ -252,6 +252,12 @@ def _watchlist(user, name="Tech"):
     return services.create_watchlist(user, name)
 
 
+def test_watchlists_page_with_an_unsent_form_is_200(client, login, trader):
+    login(trader)  # the fresh form's field errors are a tuple, its form errors a list
+    r = client.get("/watchlists?all=1")
+    assert r.status_code == 200 and 'id="wl-name"' in _body(r) and "form-error" not in _body(r)
+
+
 def test_watchlist_create_valid_redirects_invalid_is_422_with_the_message(client, wl_user):
     from app.models import Watchlist
 

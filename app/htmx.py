@@ -64,23 +64,33 @@ def apply_error(form, exc) -> None:
         form.form_errors.append(exc.message)
 
 
-def render_form(page: str, partial: str | None, form, *, status: int | None = None, **context: Any) -> Response:
-    """Render a form page/partial; 422 when the submitted form has errors (or `status`)."""
+def render_form(page: str, partial: str | None, form, /, *, status: int | None = None, form_name: str = "form",
+                **context: Any) -> Response:
+    """Render a form page/partial; 422 when the submitted form has errors (or `status`).
+    The form reaches the template as `form_name` (a page with several forms names each)."""
     if status is None:
         status = 422 if (form.errors or form.form_errors) else 200
-    return render_view(page, partial, status=status, form=form, **context)
+    return render_view(page, partial, status=status, **{**context, form_name: form})
 
 
 def submit_form(form, call: Callable[[], Any], done: Callable[[Any], Response], *, page: str,
-                partial: str | None = None, **context: Any) -> Response:
+                partial: str | None = None, form_name: str = "form",
+                context_fn: Callable[[], dict[str, Any]] | None = None, conflict_status: int = 409,
+                **context: Any) -> Response:
     """The one way a form route handles a submission.
 
     validate -> one service call (`call`) -> `done(result)` builds the answer (usually a
     redirect). A service's InvalidInput becomes the message of the field it names (or of the
-    form) and the form is re-rendered with 422; a Conflict likewise with 409. NotFound,
-    Forbidden and LimitReached go to the error handler (404/403 page or fragment; a plan limit
-    shows its usage and links to the plans). A GET, or a submission that fails validation,
-    renders the form (422 when it has errors).
+    form) and the form is re-rendered with 422; a Conflict likewise with `conflict_status`
+    (409 unless the page shows a conflict like any other refusal). NotFound, Forbidden,
+    LimitReached and Throttled go to the error handler (404/403/429 page or fragment; a plan
+    limit shows its usage and links to the plans). A GET, or a submission that fails
+    validation, renders the form (422 when it has errors).
+
+    The form reaches the template as `form_name`. `context_fn`, when given, is called only
+    when the form is re-rendered (after the failed call, so it sees the current state) and
+    its dict is added to `context` -- for context that is costly, or differs between the
+    page and the HTMX partial.
     """
     from app.errors import Conflict, InvalidInput
 
@@ -90,12 +100,14 @@ def submit_form(form, call: Callable[[], Any], done: Callable[[Any], Response], 
             result = call()
         except Conflict as exc:
             apply_error(form, exc)
-            status = 409
+            status = conflict_status
         except InvalidInput as exc:
             apply_error(form, exc)
         else:
             return done(result)
-    return render_form(page, partial, form, status=status, **context)
+    if context_fn is not None:
+        context = {**context, **context_fn()}
+    return render_form(page, partial, form, status=status, form_name=form_name, **context)
 
 
 def versioned_fragment(etag: str | None, render: Callable[[], str]) -> Response:

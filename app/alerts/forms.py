@@ -80,13 +80,15 @@ class WebhookForm(FlaskForm):
 
 
 class TemplateForm(FlaskForm):
-    name = StringField("Template name", filters=[_strip], validators=[Length(max=80)])
+    name = StringField("Template name", filters=[_strip],
+                       validators=[Length(max=80, message="The template name is too long (80 characters at most).")])
 
 
 class ApplyTemplateForm(FlaskForm):
     scope_kind = SelectField("Apply to", choices=[("symbol", "Symbols"), ("watchlist", "A watchlist"),
                                                   ("screen", "A saved screen")], default="symbol")
-    symbols = StringField("Symbols", filters=[_strip], validators=[Length(max=600)],
+    symbols = StringField("Symbols", filters=[_strip],
+                          validators=[Length(max=600, message="Check the symbols (600 characters at most).")],
                           description="One or more, separated by commas or spaces.")
     watchlist_id = SelectField("Watchlist", choices=[], validate_choice=False)
     screen_id = SelectField("Saved screen", choices=[], validate_choice=False)

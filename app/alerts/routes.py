@@ -20,8 +20,8 @@ from app.alerts.forms import (
     WebhookForm,
 )
 from app.billing.plans import plan_for
-from app.errors import InvalidInput, LimitReached, Throttled, parse_id
-from app.htmx import apply_error, is_htmx, redirect, render_form, render_view, versioned_fragment
+from app.errors import InvalidInput, LimitReached, parse_id
+from app.htmx import is_htmx, redirect, render_view, submit_form, versioned_fragment
 from app.models.alerts import SCOPE_SCREEN, SCOPE_WATCHLIST
 
 
@@ -65,17 +65,19 @@ def _rule_input(form) -> services.RuleInput:
 
 
 # --------------------------------------------------------------------------- rules
-@bp.get("")
-@login_required
-def index():
-    user = _user()
+def _index_context(user) -> dict:
     rules = services.list_rules(user)
     lists = scopes.names({k: {r.scope_ref_id for r in rules if r.scope_kind == k and r.scope_ref_id}
                           for k in (SCOPE_WATCHLIST, SCOPE_SCREEN)})
-    return render_template("alerts/index.html", rules=rules, plan=plan_for(user), words=services.rule_words,
-                           lists=lists,
-                           active=sum(1 for r in rules if r.status == "active"),
-                           templates=services.list_templates(user), unread=services.unread_count(user))
+    return {"rules": rules, "plan": plan_for(user), "words": services.rule_words, "lists": lists,
+            "active": sum(1 for r in rules if r.status == "active"),
+            "templates": services.list_templates(user), "unread": services.unread_count(user)}
+
+
+@bp.get("")
+@login_required
+def index():
+    return render_template("alerts/index.html", **_index_context(_user()))
 
 
 @bp.get("/new")
@@ -101,22 +103,15 @@ def create():
     user = _user()
     form = AlertForm()
     _list_choices(form, user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            rule = services.create_rule(user, _rule_input(form))
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except LimitReached as exc:
-            form.form_errors.append(exc.message)
-            status = 403
-        else:
-            flash(f"Alert “{rule.name}” created. It is checked after every 1-minute market update.", "success")
-            return redirect(url_for("alerts.index"))
-    if status != 200:
-        return render_view("alerts/new.html", "alerts/_form.html", status=status, **_form_context(user, form))
-    return render_form("alerts/new.html", "alerts/_form.html", form, **{
-        k: v for k, v in _form_context(user, form).items() if k != "form"})
+
+    def done(rule):
+        flash(f"Alert “{rule.name}” created. It is checked after every 1-minute market update.", "success")
+        return redirect(url_for("alerts.index"))
+
+    # a plan limit is the error handler's 403 (usage and a link to the plans)
+    return submit_form(form, lambda: services.create_rule(user, _rule_input(form)), done,
+                       page="alerts/new.html", partial="alerts/_form.html",
+                       context_fn=lambda: _form_context(user, form))
 
 
 @bp.get("/<int:rule_id>/edit")
@@ -155,23 +150,14 @@ def update(rule_id: int):
     rule = services.get_rule(user, rule_id)
     form = AlertForm()
     _list_choices(form, user)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            rule = services.update_rule(user, rule_id, _rule_input(form))
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except LimitReached as exc:
-            form.form_errors.append(exc.message)
-            status = 403
-        else:
-            flash(f"Alert “{rule.name}” saved.", "success")
-            return redirect(url_for("alerts.index"))
-    ctx = _form_context(user, form, rule)
-    if status != 200:
-        return render_view("alerts/edit.html", "alerts/_form.html", status=status, **ctx)
-    ctx.pop("form")
-    return render_form("alerts/edit.html", "alerts/_form.html", form, **ctx)
+
+    def done(saved):
+        flash(f"Alert “{saved.name}” saved.", "success")
+        return redirect(url_for("alerts.index"))
+
+    return submit_form(form, lambda: services.update_rule(user, rule_id, _rule_input(form)), done,
+                       page="alerts/edit.html", partial="alerts/_form.html",
+                       context_fn=lambda: _form_context(user, form, rule))
 
 
 @bp.post("/<int:rule_id>/pause")
@@ -209,24 +195,28 @@ def templates():
     user = _user()
     form = ApplyTemplateForm(formdata=None)
     _list_choices(form, user)
-    return render_template("alerts/templates.html", templates=services.list_templates(user), form=form,
-                           words=services.rule_words, lists_available=scopes.available(SCOPE_WATCHLIST))
+    return render_template("alerts/templates.html", form=form, **_templates_context(user))
+
+
+def _templates_context(user) -> dict:
+    return {"templates": services.list_templates(user), "words": services.rule_words,
+            "lists_available": scopes.available(SCOPE_WATCHLIST)}
 
 
 @bp.post("/<int:rule_id>/template")
 @login_required
 def save_template(rule_id: int):
+    user = _user()
     form = TemplateForm()
-    if not form.validate_on_submit():
-        flash("The template name is too long (80 characters at most).", "error")
-        return redirect(url_for("alerts.index"))
-    try:
-        t = services.save_template(_user(), rule_id, form.name.data or "")
-    except (InvalidInput, LimitReached) as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("alerts.index"))
-    flash(f"Template “{t.name}” saved: apply it to any symbol or list.", "success")
-    return redirect(url_for("alerts.templates"))
+
+    def done(t):
+        flash(f"Template “{t.name}” saved: apply it to any symbol or list.", "success")
+        return redirect(url_for("alerts.templates"))
+
+    # a refusal re-renders the alerts list with the message beside that alert's menu
+    return submit_form(form, lambda: services.save_template(user, rule_id, form.name.data or ""), done,
+                       page="alerts/index.html", form_name="template_form", template_rule_id=rule_id,
+                       context_fn=lambda: _index_context(user))
 
 
 @bp.post("/templates/<int:template_id>/apply")
@@ -236,17 +226,15 @@ def apply_template(template_id: int):
     services.get_template(user, template_id)  # 404 before anything else
     form = ApplyTemplateForm()
     _list_choices(form, user)
-    if not form.validate_on_submit():
-        flash("Check the symbols (600 characters at most).", "error")
-        return redirect(url_for("alerts.templates"))
-    try:
-        created = services.apply_template(user, template_id, scope_kind=form.scope_kind.data,
-                                          symbols=form.symbols.data or "", scope_ref_id=form.scope_ref())
-    except (InvalidInput, LimitReached) as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("alerts.templates"))
-    flash(f"{len(created)} alert{'s' if len(created) != 1 else ''} created from the template.", "success")
-    return redirect(url_for("alerts.index"))
+
+    def done(created):
+        flash(f"{len(created)} alert{'s' if len(created) != 1 else ''} created from the template.", "success")
+        return redirect(url_for("alerts.index"))
+
+    return submit_form(form, lambda: services.apply_template(
+        user, template_id, scope_kind=form.scope_kind.data, symbols=form.symbols.data or "",
+        scope_ref_id=form.scope_ref()), done,
+        page="alerts/templates.html", applied_id=template_id, context_fn=lambda: _templates_context(user))
 
 
 @bp.post("/templates/<int:template_id>/delete")
@@ -314,10 +302,11 @@ def bell():
 
 
 # --------------------------------------------------------------------------- settings
-def _settings_page(status: int = 200, **forms):
+def _settings_context(**forms) -> dict:
+    """The settings page's context: its four forms, each fresh unless given (a failed one)."""
     user = _user()
     s = services.get_settings(user)
-    ctx = {
+    return {
         "s": s, "plan": plan_for(user), "sms_configured": services.sms_configured(),
         "form": forms.get("form") or SettingsForm(formdata=None, email_on=s.email_on, sms_on=s.sms_on,
                                                   webhook_on=s.webhook_on, quiet_start=_hhmm(s.quiet_start),
@@ -326,7 +315,17 @@ def _settings_page(status: int = 200, **forms):
         "code_form": forms.get("code_form") or CodeForm(formdata=None),
         "webhook_form": forms.get("webhook_form") or WebhookForm(formdata=None, webhook_url=s.webhook_url or ""),
     }
-    return render_view("alerts/settings.html", None, status=status, **ctx)
+
+
+def _settings_form(form, form_name: str, call, message):
+    """A settings form's submission: back to the page with `message` on success, else the
+    page again (422) with this form's errors and the other forms fresh."""
+    def done(_):
+        flash(message() if callable(message) else message, "success")
+        return redirect(url_for("alerts.settings"))
+
+    return submit_form(form, call, done, page="alerts/settings.html", form_name=form_name,
+                       context_fn=_settings_context)
 
 
 def _hhmm(m: int | None) -> str:
@@ -336,58 +335,34 @@ def _hhmm(m: int | None) -> str:
 @bp.get("/settings")
 @login_required
 def settings():
-    return _settings_page()
+    return render_view("alerts/settings.html", None, **_settings_context())
 
 
 @bp.post("/settings")
 @login_required
 def save_settings():
     form = SettingsForm()
-    if form.validate_on_submit():
-        try:
-            services.update_settings(_user(), email_on=form.email_on.data, sms_on=form.sms_on.data,
-                                     webhook_on=form.webhook_on.data, quiet_start=form.quiet_start.data or "",
-                                     quiet_end=form.quiet_end.data or "")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Notification settings saved.", "success")
-            return redirect(url_for("alerts.settings"))
-    return _settings_page(422, form=form)
+    return _settings_form(form, "form", lambda: services.update_settings(
+        _user(), email_on=form.email_on.data, sms_on=form.sms_on.data, webhook_on=form.webhook_on.data,
+        quiet_start=form.quiet_start.data or "", quiet_end=form.quiet_end.data or ""),
+        "Notification settings saved.")
 
 
 @bp.post("/settings/phone")
 @login_required
 def send_code():
     form = PhoneForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            services.send_phone_code(_user(), form.phone.data or "")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except (LimitReached, Throttled) as exc:
-            form.form_errors.append(exc.message)
-            status = exc.status_code
-        else:
-            flash("We sent a 6-digit code by SMS. Enter it below.", "success")
-            return redirect(url_for("alerts.settings"))
-    return _settings_page(status, phone_form=form)
+    # a plan limit (403, usage and plans link) or too many codes (429, Retry-After) is the error handler's
+    return _settings_form(form, "phone_form", lambda: services.send_phone_code(_user(), form.phone.data or ""),
+                          "We sent a 6-digit code by SMS. Enter it below.")
 
 
 @bp.post("/settings/phone/verify")
 @login_required
 def verify_code():
     form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            services.verify_phone(_user(), form.code.data or "")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash("Phone number verified: SMS alerts can go to it now.", "success")
-            return redirect(url_for("alerts.settings"))
-    return _settings_page(422, code_form=form)
+    return _settings_form(form, "code_form", lambda: services.verify_phone(_user(), form.code.data or ""),
+                          "Phone number verified: SMS alerts can go to it now.")
 
 
 @bp.post("/settings/phone/delete")
@@ -402,19 +377,8 @@ def remove_phone():
 @login_required
 def save_webhook():
     form = WebhookForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            services.set_webhook(_user(), form.webhook_url.data or "")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except LimitReached as exc:
-            form.form_errors.append(exc.message)
-            status = 403
-        else:
-            flash("Webhook saved." if form.webhook_url.data else "Webhook removed.", "success")
-            return redirect(url_for("alerts.settings"))
-    return _settings_page(status, webhook_form=form)
+    return _settings_form(form, "webhook_form", lambda: services.set_webhook(_user(), form.webhook_url.data or ""),
+                          lambda: "Webhook saved." if form.webhook_url.data else "Webhook removed.")
 
 
 @bp.post("/settings/webhook/rotate")

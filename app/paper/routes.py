@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from flask import flash, jsonify, make_response, render_template, request, url_for
+from flask import flash, jsonify, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import Conflict, InvalidInput, NotFound
-from app.htmx import (
-    apply_error,
-    hx_trigger,
-    is_htmx,
-    redirect,
-    render_form,
-    render_view,
-    submit_form,
-    versioned_fragment,
-)
+from app.errors import InvalidInput, NotFound
+from app.htmx import hx_trigger, is_htmx, redirect, render_view, submit_form, versioned_fragment
 from app.paper import bp, services
 from app.paper.forms import AccountForm, OrderForm, ResetForm
 
@@ -156,33 +147,25 @@ def live(account_id: int):
 def place(account_id: int):
     acct = services.get_account(_user(), account_id)
     form = OrderForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            order = services.place_order(
-                _user(), acct.id, symbol=form.symbol.data, side=form.side.data, qty=form.qty.data,
-                amount=form.amount.data, type=form.type.data, limit_price=form.limit_price.data,
-                stop_price=form.stop_price.data, tif=form.tif.data, take_profit=form.take_profit.data,
-                stop_loss=form.stop_loss.data, idempotency_key=form.idempotency_key.data)
-        except (InvalidInput, Conflict) as exc:
-            apply_error(form, exc)
-            status = 422 if isinstance(exc, InvalidInput) else 409
-        else:
-            message = _order_message(order)
-            if not is_htmx():
-                flash(message, "success")
-                return redirect(url_for("paper.account", account_id=acct.id))
-            fresh = _fresh_ticket(symbol=order.stock.symbol)
-            response = render_view("paper/account.html", "paper/_ticket.html", account=acct, form=fresh,
-                                   placed=message)
-            return hx_trigger(response, "paper-order-placed")
-    else:
-        status = 422
-    if status == 409:
-        status = 422  # shown in the form like any other refusal
-    if not is_htmx():
-        return make_response(render_template("paper/account.html", **_account_context(acct, form)), status)
-    return render_view("paper/account.html", "paper/_ticket.html", status=status, account=acct, form=form)
+
+    def done(order):
+        message = _order_message(order)
+        if not is_htmx():
+            flash(message, "success")
+            return redirect(url_for("paper.account", account_id=acct.id))
+        fresh = _fresh_ticket(symbol=order.stock.symbol)
+        response = render_view("paper/account.html", "paper/_ticket.html", account=acct, form=fresh, placed=message)
+        return hx_trigger(response, "paper-order-placed")
+
+    # a refused order (conflict included) is shown in the ticket like any other refusal: 422;
+    # HTMX swaps just the ticket, a plain post gets the whole account page back
+    return submit_form(form, lambda: services.place_order(
+        _user(), acct.id, symbol=form.symbol.data, side=form.side.data, qty=form.qty.data,
+        amount=form.amount.data, type=form.type.data, limit_price=form.limit_price.data,
+        stop_price=form.stop_price.data, tif=form.tif.data, take_profit=form.take_profit.data,
+        stop_loss=form.stop_loss.data, idempotency_key=form.idempotency_key.data), done,
+        page="paper/account.html", partial="paper/_ticket.html", conflict_status=422, account=acct,
+        context_fn=lambda: {} if is_htmx() else _account_context(acct, form))
 
 
 def _order_message(order) -> str:
@@ -219,18 +202,17 @@ def close(account_id: int, stock_id: int):
 def reset(account_id: int):
     acct = services.get_account(_user(), account_id)
     form = ResetForm()
-    if form.validate_on_submit():
+
+    def confirmed_reset():
         if form.confirm.data != acct.name:
-            form.confirm.errors = [f"Type “{acct.name}” exactly to confirm."]
-        else:
-            try:
-                services.reset_account(_user(), acct.id, form.starting_balance.data or None)
-            except InvalidInput as exc:
-                apply_error(form, exc)
-            else:
-                flash(f"“{acct.name}” was reset to ${acct.starting_balance:,.2f}.", "success")
-                return redirect(url_for("paper.account", account_id=acct.id))
-    return render_form("paper/reset.html", None, form, account=acct)
+            raise InvalidInput(f"Type “{acct.name}” exactly to confirm.", field="confirm")
+        return services.reset_account(_user(), acct.id, form.starting_balance.data or None)
+
+    def done(_):
+        flash(f"“{acct.name}” was reset to ${acct.starting_balance:,.2f}.", "success")
+        return redirect(url_for("paper.account", account_id=acct.id))
+
+    return submit_form(form, confirmed_reset, done, page="paper/reset.html", account=acct)
 
 
 @bp.get("/<int:account_id>/equity.json")

@@ -11,7 +11,7 @@ from flask import Response, flash, make_response, render_template, request, url_
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached, NotFound, parse_id
-from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
+from app.htmx import add_vary, redirect, submit_form, versioned_fragment
 from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.screener import bp, queries, services
@@ -25,8 +25,8 @@ from app.screener.definition import (
     TEXT_OPS,
     ScreenDefinition,
 )
+from app.screener.forms import RenameScreenForm, SaveScreenForm, ScreenQueryForm
 from app.screener.presets import PRESETS
-from app.web import render_error
 
 POLL_SECONDS = 30
 CSV_FORMATS = {"price": "{:.4f}", "change": "{:.4f}", "num": "{:.4f}", "signed": "{:.4f}"}
@@ -229,14 +229,17 @@ def _csv_safe(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- saved screens
+def _screens_context() -> dict:
+    q = request.args.get("q", "")
+    public, total = services.public_screens(q, limit=100)
+    return {"mine": services.list_screens(_user()), "public": public, "public_total": total, "q": q,
+            "definition_of": services.screen_definition}
+
+
 @bp.get("/screens")
 @login_required
 def screens():
-    q = request.args.get("q", "")
-    public, total = services.public_screens(q, limit=100)
-    mine = services.list_screens(_user())
-    return render_template("screener/screens.html", mine=mine, public=public, public_total=total, q=q,
-                           definition_of=services.screen_definition)
+    return render_template("screener/screens.html", **_screens_context())
 
 
 @bp.get("/screens/<int:screen_id>")
@@ -248,12 +251,12 @@ def open_screen(screen_id: int):
     return redirect(url_for("screener.index") + "?" + (qs + "&" if qs else "") + f"screen={screen.id}")
 
 
-def _definition_from_form() -> ScreenDefinition:
+def _definition_from_form(raw: str | None = None) -> ScreenDefinition:
     from urllib.parse import parse_qs
 
     from werkzeug.datastructures import MultiDict
 
-    raw = request.form.get("qs", "")[:8000]
+    raw = (request.form.get("qs", "") if raw is None else raw)[:8000]
     return ScreenDefinition.parse(MultiDict([(k, v) for k, vs in parse_qs(raw).items() for v in vs]))
 
 
@@ -263,56 +266,50 @@ def _back(defn: ScreenDefinition | None = None, screen=None) -> str:
     return _page_url(defn, 1) if defn is not None else url_for("screener.screens")
 
 
+def _submit_screen(form, defn: ScreenDefinition, call, message):
+    """Save or update: HTMX puts a refusal in the save form's error slot; without JavaScript it
+    is a page that links back to the screen. A plan limit is the error handler's 403 (usage
+    and plans link)."""
+    def done(screen):
+        flash(message(screen), "success")
+        return redirect(_back(screen=screen))
+
+    return submit_form(form, call, done, page="screener/save_refused.html", partial="screener/_save_error.html",
+                       form_name="save_form", back=_back(defn))
+
+
 @bp.post("/screens")
 @login_required
 def save():
-    defn = _definition_from_form()
-    try:
-        screen = services.save_screen(_user(), request.form.get("name", ""), defn,
-                                      is_public=request.form.get("is_public") == "1")
-    except (InvalidInput, LimitReached) as exc:
-        return _refused(exc, defn)
-    flash(f"Screen “{screen.name}” saved.", "success")
-    return redirect(_back(screen=screen))
-
-
-def _refused(exc, defn=None):
-    """A refused save: the form's error line for HTMX, else an error page that links back to
-    the screen (or, for a plan limit, to the plans)."""
-    limit = isinstance(exc, LimitReached)
-    status = 403 if limit else 422
-    usage = exc.usage if limit else None
-    if is_htmx():
-        body = render_template("screener/_save_error.html", message=exc.message, upgrade=limit, usage=usage,
-                               plans_url=exc.upgrade_url if limit else None)
-        return add_vary(make_response(body, status))
-    if limit:
-        return render_error(status, exc.message, usage=usage, link=exc.upgrade_url)
-    return render_error(status, exc.message, link=_back(defn), link_label="Back to the screener")
+    form = SaveScreenForm()
+    defn = _definition_from_form(form.qs.data or "")
+    return _submit_screen(form, defn, lambda: services.save_screen(_user(), form.name.data or "", defn,
+                                                                   is_public=form.is_public.data == "1"),
+                          lambda screen: f"Screen “{screen.name}” saved.")
 
 
 @bp.post("/screens/<int:screen_id>/update")
 @login_required
 def update(screen_id: int):
-    defn = _definition_from_form()
-    try:
-        screen = services.update_screen(_user(), screen_id, definition=defn)
-    except InvalidInput as exc:
-        return _refused(exc, defn)
-    flash(f"Screen “{screen.name}” updated.", "success")
-    return redirect(_back(screen=screen))
+    form = ScreenQueryForm()
+    defn = _definition_from_form(form.qs.data or "")
+    return _submit_screen(form, defn, lambda: services.update_screen(_user(), screen_id, definition=defn),
+                          lambda screen: f"Screen “{screen.name}” updated.")
 
 
 @bp.post("/screens/<int:screen_id>/rename")
 @login_required
 def rename(screen_id: int):
-    try:
-        screen = services.update_screen(_user(), screen_id, name=request.form.get("name", ""))
-    except InvalidInput as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("screener.screens"))
-    flash(f"Renamed to “{screen.name}”.", "success")
-    return redirect(request.form.get("next") == "screen" and _back(screen=screen) or url_for("screener.screens"))
+    form = RenameScreenForm()
+
+    def done(screen):
+        flash(f"Renamed to “{screen.name}”.", "success")
+        return redirect(request.form.get("next") == "screen" and _back(screen=screen) or url_for("screener.screens"))
+
+    # a refused name re-renders the screens page (422) with the message on that screen's row
+    return submit_form(form, lambda: services.update_screen(_user(), screen_id, name=form.name.data or ""), done,
+                       page="screener/screens.html", form_name="rename_form", renamed_id=screen_id,
+                       context_fn=_screens_context)
 
 
 @bp.post("/screens/<int:screen_id>/public")

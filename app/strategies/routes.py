@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import InvalidInput, LimitReached, Throttled
+from app.errors import InvalidInput, Throttled
 from app.extensions import db
-from app.htmx import add_vary, apply_error, hx_trigger, is_htmx, redirect, render_view, submit_form, versioned_fragment
+from app.htmx import add_vary, hx_trigger, is_htmx, redirect, render_view, submit_form, versioned_fragment
 from app.models.jobs import JobRun
 from app.models.strategies import BOARD_CATEGORIES, TIMEFRAMES
 from app.paper import metrics as m
@@ -180,25 +180,19 @@ def forward_data(strategy_id: int):
 def backtest(strategy_id: int):
     strategy = services.get_owned(_user(), strategy_id)
     form = BacktestForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            bt = services.start_backtest(_user(), strategy.id, start=form.start.data, end=form.end.data,
-                                         capital=form.capital.data or "100000",
-                                         slippage_bps=form.slippage_bps.data or "5",
-                                         commission=form.commission.data or "0")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        except LimitReached as exc:
-            form.form_errors.append(exc.message)
-            status = 403
-        else:
-            return redirect(url_for("strategies.backtest_view", backtest_id=bt.id))
-    if is_htmx():
-        return render_view("strategies/detail.html", "strategies/_backtest_form.html", status=status,
-                           strategy=strategy, bt_form=form, is_owner=True, used=services.backtests_this_month(_user()))
-    return make_response(render_template("strategies/detail.html",
-                                         **_detail_context(strategy, bt_form=form)), status)
+
+    def failed_context() -> dict:
+        if is_htmx():
+            return {"strategy": strategy, "is_owner": True, "used": services.backtests_this_month(_user())}
+        return _detail_context(strategy)
+
+    # the monthly backtest limit is the error handler's 403 (usage and a link to the plans)
+    return submit_form(form, lambda: services.start_backtest(
+        _user(), strategy.id, start=form.start.data, end=form.end.data, capital=form.capital.data or "100000",
+        slippage_bps=form.slippage_bps.data or "5", commission=form.commission.data or "0"),
+        lambda bt: redirect(url_for("strategies.backtest_view", backtest_id=bt.id)),
+        page="strategies/detail.html", partial="strategies/_backtest_form.html", form_name="bt_form",
+        context_fn=failed_context)
 
 
 @bp.get("/strategies/backtests/<int:backtest_id>")
@@ -296,27 +290,29 @@ def clone(strategy_id: int):
 def rate(strategy_id: int):
     strategy = services.get_visible(_user(), strategy_id)
     form = RatingForm()
-    status = 422
-    if form.validate_on_submit():
-        try:
-            services.rate_strategy(_user(), strategy.id, form.stars.data, form.review.data or "")
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            if not is_htmx():
-                flash("Thanks for rating.", "success")
-                return redirect(url_for("strategies.detail", strategy_id=strategy.id))
-            db.session.refresh(strategy)
-            response = render_view("strategies/detail.html", "strategies/_ratings.html", strategy=strategy,
-                                   ratings=services.ratings(strategy), my_rating=services.my_rating(_user(), strategy),
-                                   rating_form=form, is_owner=False, saved=True)
-            return hx_trigger(response, "strategy-rated")
-    if is_htmx():
-        return render_view("strategies/detail.html", "strategies/_ratings.html", status=status, strategy=strategy,
-                           ratings=services.ratings(strategy), my_rating=services.my_rating(_user(), strategy),
-                           rating_form=form, is_owner=strategy.owner_id == _user().id)
-    return make_response(render_template("strategies/detail.html", **_detail_context(strategy, rating_form=form)),
-                         status)
+
+    def ratings_context() -> dict:
+        return {"strategy": strategy, "ratings": services.ratings(strategy),
+                "my_rating": services.my_rating(_user(), strategy)}
+
+    def done(_):
+        if not is_htmx():
+            flash("Thanks for rating.", "success")
+            return redirect(url_for("strategies.detail", strategy_id=strategy.id))
+        db.session.refresh(strategy)
+        response = render_view("strategies/detail.html", "strategies/_ratings.html", rating_form=form,
+                               is_owner=False, saved=True, **ratings_context())
+        return hx_trigger(response, "strategy-rated")
+
+    def failed_context() -> dict:
+        if is_htmx():
+            return {**ratings_context(), "is_owner": strategy.owner_id == _user().id}
+        return _detail_context(strategy)
+
+    return submit_form(form, lambda: services.rate_strategy(_user(), strategy.id, form.stars.data,
+                                                            form.review.data or ""), done,
+                       page="strategies/detail.html", partial="strategies/_ratings.html", form_name="rating_form",
+                       context_fn=failed_context)
 
 
 @bp.post("/strategies/<int:strategy_id>/recalculate")

@@ -7,9 +7,10 @@ from flask import flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput, LimitReached
-from app.htmx import add_vary, is_htmx, redirect, versioned_fragment
+from app.htmx import add_vary, is_htmx, redirect, submit_form, versioned_fragment
 from app.market.services import live_version, market_clock, provider_is_simulated
 from app.watchlists import bp, services
+from app.watchlists.forms import AddItemsForm, ItemFields, MoveItemForm, WatchlistForm
 
 POLL_SECONDS = 30
 MAX_UPLOAD = 1_000_000
@@ -40,27 +41,32 @@ def _safe_next(default: str) -> str:
     return safe_next(request.form.get("next") or request.args.get("next")) or default
 
 
+def _index_context() -> dict:
+    return {"lists": services.list_watchlists(_user()), "counts": services.counts(_user())}
+
+
 @bp.get("")
 @login_required
 def index():
     lists = services.list_watchlists(_user())
     if lists and not request.args.get("all"):
         return redirect(url_for("watchlists.view", watchlist_id=lists[0].id))
-    return render_template("watchlists/index.html", lists=lists, counts=services.counts(_user()))
+    return render_template("watchlists/index.html", form=WatchlistForm(formdata=None), **_index_context())
 
 
 @bp.post("")
 @login_required
 def create():
-    try:
-        wl = services.create_watchlist(_user(), request.form.get("name", ""))
-    except (InvalidInput, LimitReached) as exc:
-        flash(exc.message, "error")
-        if isinstance(exc, LimitReached):
-            flash("Plans and limits are listed on your account page.", "info")
-        return redirect(_safe_next(url_for("watchlists.index", all=1)))
-    flash(f"Watchlist “{wl.name}” created.", "success")
-    return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+    form = WatchlistForm()
+
+    def done(wl):
+        flash(f"Watchlist “{wl.name}” created.", "success")
+        return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+
+    # a refused name re-renders the lists page (422); the plan limit is the error handler's
+    # 403 with the usage and a link to the plans
+    return submit_form(form, lambda: services.create_watchlist(_user(), form.name.data or ""), done,
+                       page="watchlists/index.html", context_fn=_index_context)
 
 
 def _view_context(wl) -> dict:
@@ -72,15 +78,29 @@ def _view_context(wl) -> dict:
             "lists": services.list_watchlists(_user()), "poll": POLL_SECONDS, "live": _market_open()}
 
 
+def _page_context(wl) -> dict:
+    """The whole list page (also what a refused form on it is re-rendered with)."""
+    from app.billing.plans import plan_for
+
+    return {**_view_context(wl), "counts": services.counts(_user()), "limit": plan_for(_user()).limit("watchlist_items")}
+
+
 @bp.get("/<int:watchlist_id>")
 @login_required
 def view(watchlist_id: int):
     wl = services.get_owned(_user(), watchlist_id)
-    from app.billing.plans import plan_for
+    return render_template("watchlists/view.html", **_page_context(wl))
 
-    ctx = _view_context(wl)
-    return render_template("watchlists/view.html", **ctx, counts=services.counts(_user()),
-                           limit=plan_for(_user()).limit("watchlist_items"))
+
+def _on_list_page(wl, form, call, message, *, form_name: str = "form"):
+    """A form of the list page: back to the page with `message(result)` flashed on success,
+    else the page again (422) with the form's errors."""
+    def done(result):
+        flash(*message(result))
+        return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+
+    return submit_form(form, call, done, page="watchlists/view.html", form_name=form_name,
+                       context_fn=lambda: _page_context(wl))
 
 
 def _etag(wl) -> str | None:
@@ -102,13 +122,10 @@ def live(watchlist_id: int):
 @bp.post("/<int:watchlist_id>/rename")
 @login_required
 def rename(watchlist_id: int):
-    try:
-        wl = services.rename_watchlist(_user(), watchlist_id, request.form.get("name", ""))
-    except InvalidInput as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"Renamed to “{wl.name}”.", "success")
-    return redirect(url_for("watchlists.view", watchlist_id=watchlist_id))
+    wl = services.get_owned(_user(), watchlist_id)
+    form = WatchlistForm()
+    return _on_list_page(wl, form, lambda: services.rename_watchlist(_user(), wl.id, form.name.data or ""),
+                         lambda renamed: (f"Renamed to “{renamed.name}”.", "success"), form_name="rename_form")
 
 
 @bp.post("/<int:watchlist_id>/delete")
@@ -132,33 +149,31 @@ def _add_message(res: dict) -> tuple[str, str]:
     return " ".join(parts) or "Nothing to add.", "success" if res["added"] else "warning"
 
 
+def _add_items(wl, form: AddItemsForm) -> dict:
+    """The one add_symbols call for whichever of the three add forms was sent."""
+    upload = form.csv.data
+    if upload and upload.filename:
+        data = upload.stream.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            raise InvalidInput("The file is larger than 1 MB.", field="csv")
+        symbols = services.symbols_from_csv(data)
+        if not symbols:
+            raise InvalidInput("No symbols found in the file (a 'symbol' column or one symbol per line).", field="csv")
+        return services.add_symbols(_user(), wl.id, symbols)
+    if (form.symbols.data or "").strip():
+        return services.add_symbols(_user(), wl.id, form.symbols.data)
+    return services.add_symbols(_user(), wl.id, [form.symbol.data or ""], note=form.note.data,
+                                target=form.target_price.data, stop=form.stop_price.data)
+
+
 @bp.post("/<int:watchlist_id>/items")
 @login_required
 def add(watchlist_id: int):
-    """Add one symbol (with optional note/target/stop), a pasted list, or a CSV file."""
+    """Add one symbol (with optional note/target/stop), a pasted list, or a CSV file. A list
+    that is already full is the error handler's 403 (usage and plans link)."""
     wl = services.get_owned(_user(), watchlist_id)
-    upload = request.files.get("csv")
-    try:
-        if upload and upload.filename:
-            data = upload.stream.read(MAX_UPLOAD + 1)
-            if len(data) > MAX_UPLOAD:
-                raise InvalidInput("The file is larger than 1 MB.", field="csv")
-            symbols = services.symbols_from_csv(data)
-            if not symbols:
-                raise InvalidInput("No symbols found in the file (a 'symbol' column or one symbol per line).",
-                                   field="csv")
-            res = services.add_symbols(_user(), wl.id, symbols)
-        elif request.form.get("symbols", "").strip():
-            res = services.add_symbols(_user(), wl.id, request.form["symbols"])
-        else:
-            res = services.add_symbols(_user(), wl.id, [request.form.get("symbol", "")],
-                                       note=request.form.get("note"), target=request.form.get("target_price"),
-                                       stop=request.form.get("stop_price"))
-    except (InvalidInput, LimitReached) as exc:
-        flash(exc.message, "error")
-    else:
-        flash(*_add_message(res))
-    return redirect(url_for("watchlists.view", watchlist_id=wl.id))
+    form = AddItemsForm()
+    return _on_list_page(wl, form, lambda: _add_items(wl, form), _add_message, form_name="add_form")
 
 
 @bp.post("/add")
@@ -186,15 +201,11 @@ def quick_add():
 @bp.post("/items/<int:item_id>")
 @login_required
 def update_item(item_id: int):
-    try:
-        item = services.update_item(_user(), item_id, note=request.form.get("note"),
-                                    target=request.form.get("target_price"), stop=request.form.get("stop_price"))
-    except InvalidInput as exc:
-        flash(exc.message, "error")
-        item = services._owned_item(_user(), item_id)
-    else:
-        flash(f"{item.stock.symbol} updated.", "success")
-    return redirect(url_for("watchlists.view", watchlist_id=item.watchlist_id))
+    item = services._owned_item(_user(), item_id)
+    form = ItemFields()
+    return _on_list_page(item.watchlist, form, lambda: services.update_item(
+        _user(), item.id, note=form.note.data, target=form.target_price.data, stop=form.stop_price.data),
+        lambda saved: (f"{saved.stock.symbol} updated.", "success"), form_name="item_form")
 
 
 @bp.post("/items/<int:item_id>/delete")
@@ -210,12 +221,9 @@ def remove_item(item_id: int):
 @bp.post("/items/<int:item_id>/move")
 @login_required
 def move_item(item_id: int):
+    """A full target list is the error handler's 403 (usage and plans link)."""
     item = services._owned_item(_user(), item_id)
-    source = item.watchlist_id
-    try:
-        item = services.move_item(_user(), item_id, request.form.get("to"))
-    except (InvalidInput, LimitReached) as exc:
-        flash(exc.message, "error")
-    else:
-        flash(f"{item.stock.symbol} moved to “{item.watchlist.name}”.", "success")
-    return redirect(url_for("watchlists.view", watchlist_id=source))
+    form = MoveItemForm()
+    return _on_list_page(item.watchlist, form, lambda: services.move_item(_user(), item.id, form.to.data),
+                         lambda moved: (f"{moved.stock.symbol} moved to “{moved.watchlist.name}”.", "success"),
+                         form_name="move_form")

@@ -20,7 +20,7 @@ from app.alerts.forms import (
     WebhookForm,
 )
 from app.billing.plans import plan_for
-from app.errors import InvalidInput, LimitReached, parse_id
+from app.errors import InvalidInput, parse_id
 from app.htmx import is_htmx, redirect, render_view, submit_form, versioned_fragment
 from app.models.alerts import SCOPE_SCREEN, SCOPE_WATCHLIST
 
@@ -173,7 +173,7 @@ def pause(rule_id: int):
 def resume(rule_id: int):
     try:
         rule = services.set_paused(_user(), rule_id, False)
-    except (InvalidInput, LimitReached) as exc:
+    except InvalidInput as exc:  # a plan limit goes to the shared handler (usage + plans link)
         flash(exc.message, "error")
     else:
         flash(f"Alert “{rule.name}” is active again.", "success")

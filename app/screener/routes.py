@@ -10,7 +10,7 @@ import io
 from flask import Response, flash, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.errors import InvalidInput, LimitReached, NotFound, parse_id
+from app.errors import InvalidInput, NotFound, parse_id
 from app.htmx import add_vary, redirect, submit_form, versioned_fragment
 from app.market.series import bars_key
 from app.market.services import live_version, market_clock, provider_is_simulated
@@ -335,10 +335,6 @@ def delete(screen_id: int):
 @bp.post("/screens/<int:screen_id>/clone")
 @login_required
 def clone(screen_id: int):
-    try:
-        copy = services.clone_screen(_user(), screen_id)
-    except LimitReached as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("screener.screens"))
+    copy = services.clone_screen(_user(), screen_id)  # a plan limit: the shared handler's 403
     flash(f"Cloned as “{copy.name}” (private).", "success")
     return redirect(_back(screen=copy))

@@ -188,8 +188,7 @@ def quick_add():
         res = services.add_symbols(_user(), wl.id, [symbol])
     except (InvalidInput, LimitReached) as exc:
         if is_htmx():
-            return add_vary(make_response(render_template("watchlists/_added.html", error=exc.message,
-                                                          limit=isinstance(exc, LimitReached)), 200))
+            return add_vary(make_response(render_template("watchlists/_added.html", error=exc), 200))
         flash(exc.message, "error")
         return redirect(_safe_next(url_for("watchlists.index")))
     if is_htmx():

@@ -496,3 +496,47 @@ def test_form_name_and_conflict_status(app, db, monkeypatch):
                            conflict_status=422)
     assert r.status_code == 422 and seen["profile_form"] is form and "form" not in seen
     assert form.form_errors == ["Changed meanwhile."]
+
+
+# ------------------------------------------------------- button actions that hit a plan limit
+def test_alert_resume_over_the_limit_is_403_with_usage_and_plans_link(client, alerts_user, trader):
+    paused = _rule(trader)
+    from app.alerts import services
+
+    services.set_paused(trader, paused.id, True)
+    for _ in range(3):
+        _rule(trader)
+    r = client.post(f"/alerts/{paused.id}/resume", data={"csrf_token": alerts_user})
+    assert r.status_code == 403
+    assert "Free plan: 3 of 3 active alerts used" in _body(r) and PLANS_LINK in _body(r)
+    assert db.session.get(AlertRule, paused.id).status == "paused"
+
+
+def test_screen_clone_over_the_limit_is_403_with_usage_and_plans_link(client, login, trader, other):
+    from app.models import SavedScreen
+    from app.screener import services
+
+    public = _screen(other, "Oversold")
+    services.update_screen(other, public.id, is_public=True)
+    _screen(trader, "Mine")
+    login(trader)
+    r = client.post(f"/screener/screens/{public.id}/clone", data={"csrf_token": _token(client, "/screener/screens")})
+    assert r.status_code == 403
+    assert "Free plan: 1 of 1 saved screens used" in _body(r) and PLANS_LINK in _body(r)
+    assert db.session.scalar(select(func.count()).select_from(SavedScreen)) == 2
+
+
+def test_quick_watch_over_the_limit_says_usage_and_links_to_the_plans(hx, wl_user, trader, monkeypatch):
+    import dataclasses
+
+    from app.billing.plans import PLANS
+    from app.watchlists import services
+
+    monkeypatch.setattr("app.watchlists.services.plan_for", lambda user: dataclasses.replace(PLANS["free"],
+                                                                                             watchlist_items=1))
+    wl = _watchlist(trader, "Tech")
+    services.add_symbols(trader, wl.id, ["AAPL"])
+    r = hx.post("/watchlists/add", data={"csrf_token": wl_user, "symbol": "MSFT", "watchlist_id": wl.id})
+    assert r.status_code == 200
+    body = _body(r)
+    assert "(Free plan: 1 of 1 symbols in “Tech” used)" in body and PLANS_LINK in body

@@ -1,0 +1,50 @@
+"""The /help pages: the help center (search, categories, popular and most-helpful lists), an
+article with its "was this helpful" vote (login required, HTMX or plain POST)."""
+from __future__ import annotations
+
+from flask import flash, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import InvalidInput
+from app.help import bp, services
+from app.htmx import is_htmx, redirect, render_view
+
+
+@bp.get("")
+def index():
+    query = request.args.get("q", "").strip()[:services.MAX_QUERY]
+    tag = request.args.get("tag", "").strip()[:40] or None
+    searching = bool(query or tag)
+    return render_view("help/index.html", "help/_results.html" if searching else None,
+                       query=query, tag=tag, searching=searching,
+                       results=services.search(query, tag) if searching else [],
+                       groups=services.by_category(), labels=services.CATEGORY_LABELS,
+                       popular=services.popular(), helpful=services.most_helpful())
+
+
+def _vote_context(article, error=None) -> dict:
+    return {"article": article, "counts": services.counts(article.id), "error": error,
+            "mine": services.my_vote(current_user, article.id)}
+
+
+@bp.get("/<slug>")
+def article(slug: str):
+    article = services.get_article(slug)
+    services.record_view(article)
+    return render_template("help/article.html", labels=services.CATEGORY_LABELS,
+                           related=[a for a in services.search("", article.tag_list[0]) if a.id != article.id][:4]
+                           if article.tag_list else [], **_vote_context(article))
+
+
+@bp.post("/<slug>/vote")
+@login_required
+def vote(slug: str):
+    article = services.get_article(slug)
+    try:
+        services.vote(current_user._get_current_object(), slug, services.parse_vote(request.form.get("helpful")))
+    except InvalidInput as exc:
+        return render_view("help/_vote_page.html", "help/_vote.html", status=422, **_vote_context(article, error=exc.message))
+    if is_htmx():
+        return render_view("help/_vote.html", **_vote_context(article))
+    flash("Thanks, your answer is saved. You can change it any time.", "success")
+    return redirect(url_for("help.article", slug=slug) + "#helpful")

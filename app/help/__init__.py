@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("help", __name__, url_prefix="/help", cli_group="help")
 
-from app.help import cli, routes  # noqa: E402,F401
+from app.help import cli, routes, walkthrough  # noqa: E402,F401

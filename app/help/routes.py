@@ -6,7 +6,7 @@ from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import InvalidInput
-from app.help import bp, services
+from app.help import bp, services, walkthrough
 from app.htmx import is_htmx, redirect, render_view
 
 
@@ -48,3 +48,27 @@ def vote(slug: str):
         return render_view("help/_vote.html", **_vote_context(article))
     flash("Thanks, your answer is saved. You can change it any time.", "success")
     return redirect(url_for("help.article", slug=slug) + "#helpful")
+
+
+# --------------------------------------------------------------------------- walkthroughs
+PAGE_ENDPOINTS = {"screener": "screener.index", "alerts": "alerts.index", "strategies": "strategies.index"}
+
+
+def _after_walkthrough(page: str, view):
+    if is_htmx():
+        return render_view("help/_walkthrough_panel.html", wt=view)
+    return redirect(url_for(PAGE_ENDPOINTS[page]))
+
+
+@bp.post("/walkthrough/<page>/next")
+@login_required
+def walkthrough_next(page: str):
+    view = walkthrough.advance(current_user._get_current_object(), page)
+    return _after_walkthrough(page, view)
+
+
+@bp.post("/walkthrough/<page>/dismiss")
+@login_required
+def walkthrough_dismiss(page: str):
+    walkthrough.dismiss(current_user._get_current_object(), page)
+    return _after_walkthrough(page, None)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from app.admin.access import admin_required
 from app.errors import InvalidInput
-from app.help import bp, services, walkthrough
-from app.htmx import is_htmx, redirect, render_view
+from app.help import authoring, bp, services, walkthrough
+from app.help.forms import ArticleForm
+from app.htmx import apply_error, is_htmx, redirect, render_form, render_view
 
 
 @bp.get("")
@@ -25,6 +28,43 @@ def index():
 def _vote_context(article, error=None) -> dict:
     return {"article": article, "counts": services.counts(article.id), "error": error,
             "mine": services.my_vote(current_user, article.id)}
+
+
+# --------------------------------------------------------------------------- admin: articles
+# (declared before /<slug> for readability; Werkzeug prefers the static /admin path anyway)
+@bp.get("/admin")
+@admin_required
+def admin():
+    return render_template("help/admin.html", articles=authoring.all_articles(), labels=services.CATEGORY_LABELS)
+
+
+@bp.route("/admin/articles/<int:article_id>", methods=["GET", "POST"])
+@admin_required
+def admin_article(article_id: int):
+    article = authoring.get_article(article_id)
+    form = ArticleForm(obj=article if request.method == "GET" else None)
+    if request.method == "GET":
+        form.body.data, form.tags.data = article.body_md, " ".join(article.tag_list)
+    elif form.validate_on_submit():
+        try:
+            authoring.edit_article(current_user._get_current_object(), article.id, title=form.title.data,
+                                   summary=form.summary.data or "", tags=form.tags.data or "", body=form.body.data)
+        except InvalidInput as exc:
+            apply_error(form, exc)
+        else:
+            flash(f"“{article.title}” saved. A content sync keeps this edit unless forced.", "success")
+            return redirect(url_for("help.admin"))
+    return render_form("help/admin_article.html", None, form, article=article,
+                       preview=Markup(article.body_html) if request.method == "GET" else None)  # noqa: S704
+
+
+@bp.post("/admin/articles/<int:article_id>/publish")
+@admin_required
+def admin_publish(article_id: int):
+    published = request.form.get("published") == "1"
+    article = authoring.set_published(current_user._get_current_object(), article_id, published)
+    flash(f"“{article.title}” {'published' if published else 'unpublished'}.", "success")
+    return redirect(url_for("help.admin"))
 
 
 @bp.get("/<slug>")

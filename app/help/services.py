@@ -48,10 +48,6 @@ def by_category() -> list[tuple[str, list[HelpArticle]]]:
     return [(c, [a for a in rows if a.category == c]) for c in ARTICLE_CATEGORIES if any(a.category == c for a in rows)]
 
 
-def _escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search_words(query: str) -> list[str]:
     return [w for w in (query or "").strip()[:MAX_QUERY].lower().split() if w][:MAX_WORDS]
 
@@ -62,14 +58,13 @@ def search(query: str, tag: str | None = None) -> list[HelpArticle]:
     words = search_words(query)
     stmt = _published()
     if tag:
-        stmt = stmt.where(HelpArticle.tags.like(f"% {_escape(tag.strip().lower())} %", escape="\\"))
+        stmt = stmt.where(HelpArticle.tags.contains(f" {tag.strip().lower()} ", autoescape=True))
     title_hits = []
-    for word in words:
-        pattern = f"%{_escape(word)}%"
-        stmt = stmt.where(or_(func.lower(HelpArticle.title).like(pattern, escape="\\"),
-                              func.lower(HelpArticle.body_md).like(pattern, escape="\\"),
-                              HelpArticle.tags.like(pattern, escape="\\")))
-        title_hits.append(case((func.lower(HelpArticle.title).like(pattern, escape="\\"), 1), else_=0))
+    for word in words:  # contains(autoescape=True): LIKE '%word%' with % and _ in the word taken literally
+        in_title = func.lower(HelpArticle.title).contains(word, autoescape=True)
+        stmt = stmt.where(or_(in_title, func.lower(HelpArticle.body_md).contains(word, autoescape=True),
+                              HelpArticle.tags.contains(word, autoescape=True)))
+        title_hits.append(case((in_title, 1), else_=0))
     rank = sum(title_hits) if title_hits else 0
     order = [rank.desc()] if title_hits else []
     return list(db.session.scalars(stmt.order_by(*order, HelpArticle.views.desc(), HelpArticle.title)))

@@ -26,6 +26,9 @@ def load_demo(strategies: bool = True) -> dict[str, str]:
     from app.learn.content import sync as sync_learning_content
 
     sync_learning_content()  # paths, lessons and quizzes from content/learn (idempotent)
+    from app.help.content import sync as sync_help_articles
+
+    sync_help_articles()  # help center articles from content/help (idempotent)
     if strategies:
         from app.strategies.demo import load_demo_strategies
 

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("learn", __name__, url_prefix="/learn", cli_group="learn")
 
-from app.learn import cli, routes  # noqa: E402,F401
+from app.learn import cli, context, routes  # noqa: E402,F401

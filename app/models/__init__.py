@@ -9,6 +9,7 @@ from app.models.alerts import (
 )
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
+from app.models.help import HelpArticle, HelpVote, WalkthroughProgress
 from app.models.jobs import JobRun
 from app.models.learn import LearningPath, Lesson, LessonProgress, QuizAttempt, QuizQuestion
 from app.models.market import Bar, ProxyEndpoint, ScanRun, Snapshot, Stock, StockIndicator
@@ -22,4 +23,4 @@ __all__ = ["AlertDelivery", "AlertEvent", "AlertRule", "AlertRuleState", "AlertT
            "Position", "Trade", "BackupCode", "Bar", "JobRun", "ProxyEndpoint", "SavedScreen", "ScreenMembership",
            "Strategy", "StrategyRating", "StrategyView", "Watchlist", "WatchlistItem", "ScanRun", "Snapshot", "Stock",
            "StockIndicator", "OAuthIdentity", "Subscription", "TwoFactor", "User",
-           "LearningPath", "Lesson", "LessonProgress", "QuizAttempt", "QuizQuestion"]
+           "LearningPath", "Lesson", "LessonProgress", "QuizAttempt", "QuizQuestion", "HelpArticle", "HelpVote", "WalkthroughProgress"]

@@ -36,6 +36,9 @@ def _seed(factories) -> dict:
     from tests.strategies.test_leaderboard import AXIS, history, tracked
 
     load_demo_market()
+    from app.help.content import sync as sync_help_articles
+
+    sync_help_articles()
     user = factories.user("trader@example.com", display_name="Morgan Trader")
     sub = _db.session.scalar(select(Subscription).where(Subscription.user_id == user.id))
     sub.plan, sub.status = "pro", "active"
@@ -101,6 +104,9 @@ def _pages(d: dict) -> dict[str, str]:
         "leaderboard": "/leaderboard",
         "rules-lab": "/rules",
         "rules-help": "/rules/help",
+        "help": "/help",
+        "help-search": "/help?q=alert",
+        "help-article": "/help/how-the-leaderboard-score-works",
         "account": "/account",
         "account-security": "/account/security",
         "account-email": "/account/email",
@@ -114,7 +120,7 @@ def _pages(d: dict) -> dict[str, str]:
 ADMIN_PAGES = {"admin": "/admin", "admin-users": "/admin/users", "admin-audit": "/admin/audit",
                "admin-scanners": "/admin/scanners"}
 PUBLIC_PAGES = {"landing": "/", "login": "/login", "register": "/register", "forgot": "/forgot",
-                "reset-bad-link": "/reset/not-a-token"}
+                "reset-bad-link": "/reset/not-a-token", "help-public": "/help/alert-channels-and-conditions"}
 
 
 def _sign_in(page, base: str, email: str) -> None:

@@ -205,3 +205,8 @@ def test_popular_and_most_helpful_lists(client, synced, factories):
     page = client.get("/help").get_data(as_text=True)
     assert "Most helpful" in page and "2 found it helpful" in page
     assert page.index('href="/help/market-closed"') < page.index("Most helpful")  # in Popular
+
+
+def test_every_page_footer_links_the_help_center(client):
+    body = client.get("/login").get_data(as_text=True)
+    assert '<a href="/help">Help center</a>' in body and '<a href="/learn">Learn</a>' in body

@@ -10,7 +10,7 @@ from app.admin.access import admin_required
 from app.errors import InvalidInput
 from app.help import authoring, bp, services, walkthrough
 from app.help.forms import ArticleForm
-from app.htmx import apply_error, is_htmx, redirect, render_form, render_view
+from app.htmx import is_htmx, redirect, render_view, submit_form
 
 
 @bp.get("")
@@ -45,16 +45,15 @@ def admin_article(article_id: int):
     form = ArticleForm(obj=article if request.method == "GET" else None)
     if request.method == "GET":
         form.body.data, form.tags.data = article.body_md, " ".join(article.tag_list)
-    elif form.validate_on_submit():
-        try:
-            authoring.edit_article(current_user._get_current_object(), article.id, title=form.title.data,
-                                   summary=form.summary.data or "", tags=form.tags.data or "", body=form.body.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash(f"“{article.title}” saved. A content sync keeps this edit unless forced.", "success")
-            return redirect(url_for("help.admin"))
-    return render_form("help/admin_article.html", None, form, article=article,
+
+    def saved(_):
+        flash(f"“{article.title}” saved. A content sync keeps this edit unless forced.", "success")
+        return redirect(url_for("help.admin"))
+
+    return submit_form(form, lambda: authoring.edit_article(current_user._get_current_object(), article.id,
+                                                            title=form.title.data, summary=form.summary.data or "",
+                                                            tags=form.tags.data or "", body=form.body.data),
+                       saved, page="help/admin_article.html", article=article,
                        preview=Markup(article.body_html) if request.method == "GET" else None)  # noqa: S704
 
 

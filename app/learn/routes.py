@@ -9,7 +9,7 @@ from markupsafe import Markup
 
 from app.admin.access import admin_required
 from app.errors import InvalidInput, NotFound
-from app.htmx import apply_error, is_htmx, redirect, render_form, render_view
+from app.htmx import is_htmx, redirect, render_view, submit_form
 from app.learn import authoring, bp, explain, services
 from app.learn.forms import LessonForm
 
@@ -120,16 +120,15 @@ def admin_lesson(lesson_id: int):
     form = LessonForm(obj=lesson if request.method == "GET" else None)
     if request.method == "GET":
         form.body.data = lesson.body_md
-    elif form.validate_on_submit():
-        try:
-            authoring.edit_lesson(_user(), lesson.id, title=form.title.data, summary=form.summary.data or "",
-                                  minutes=form.minutes.data, body=form.body.data)
-        except InvalidInput as exc:
-            apply_error(form, exc)
-        else:
-            flash(f"“{lesson.title}” saved. A content sync keeps this edit unless forced.", "success")
-            return redirect(url_for("learn.admin"))
-    return render_form("learn/admin_lesson.html", None, form, lesson=lesson,
+
+    def saved(_):
+        flash(f"“{lesson.title}” saved. A content sync keeps this edit unless forced.", "success")
+        return redirect(url_for("learn.admin"))
+
+    return submit_form(form, lambda: authoring.edit_lesson(_user(), lesson.id, title=form.title.data,
+                                                           summary=form.summary.data or "", minutes=form.minutes.data,
+                                                           body=form.body.data),
+                       saved, page="learn/admin_lesson.html", lesson=lesson,
                        preview=Markup(lesson.body_html) if request.method == "GET" else None)  # noqa: S704
 
 

@@ -17,7 +17,7 @@ from app.htmx import htmx
 
 # One entry per domain blueprint (package under app/ exposing `bp`).
 BLUEPRINTS = ("auth", "accounts", "admin", "dashboards", "ops", "market", "rules", "paper", "screener",
-              "watchlists", "alerts", "strategies", "learn", "help")
+              "watchlists", "alerts", "strategies", "learn", "help", "social", "journal", "billing")
 
 
 def create_app(config: str | Mapping[str, Any] | None = None) -> Flask:
